@@ -1,0 +1,106 @@
+// HTTP/2 client and server through node:http2 (implemented by Bun, Deno and Node).
+import http2 from "node:http2";
+import type { H2ConnectOptions, H2ServeOptions, H2ServerHandle, H2ServerStream, H2Session, H2Stream } from "../types.ts";
+
+const DEFAULT_WINDOW = 4 * 1024 * 1024;
+
+export function openH2Session(o: H2ConnectOptions): H2Session {
+  const url = new URL(o.authority);
+  const settings = { initialWindowSize: o.initialWindowSize ?? DEFAULT_WINDOW, enablePush: false };
+  const session = http2.connect(o.authority, {
+    settings,
+    ...(url.protocol === "https:"
+      ? { servername: o.tls?.servername ?? url.hostname, ca: o.tls?.ca, rejectUnauthorized: o.tls?.rejectUnauthorized ?? true }
+      : {}),
+  });
+  let closed = false;
+  let maxStreams = 100; // RFC 9113 6.5.2 recommends >= 100; replaced by the server's SETTINGS.
+  const ready = new Promise<void>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (o.connectTimeoutMs) {
+      timer = setTimeout(() => {
+        const e = new Error(`connect to ${url.host} timed out after ${o.connectTimeoutMs} ms`);
+        e.name = "ConnectTimeoutError";
+        session.destroy(e);
+        reject(e);
+      }, o.connectTimeoutMs);
+    }
+    session.once("connect", () => {
+      if (timer) clearTimeout(timer);
+      // Bigger connection window than the 64 KiB default so large replies don't stall (RFC 9113 6.9.2).
+      try { session.setLocalWindowSize(settings.initialWindowSize * 4); } catch { /* not supported everywhere */ }
+      resolve();
+    });
+    session.once("error", (e) => {
+      if (timer) clearTimeout(timer);
+      reject(e);
+    });
+  });
+  ready.catch(() => {});
+  let lastError: Error | undefined;
+  session.on("error", (e) => { lastError = e; });
+  session.on("remoteSettings", (s) => {
+    if (typeof s.maxConcurrentStreams === "number") maxStreams = Math.min(s.maxConcurrentStreams, 1_000_000);
+    o.events.remoteSettings(maxStreams);
+  });
+  session.on("goaway", (code: number, lastStreamId: number) => o.events.goaway(code, lastStreamId));
+  session.on("close", () => {
+    closed = true;
+    o.events.close(lastError);
+  });
+  return {
+    ready,
+    get maxConcurrentStreams() { return maxStreams; },
+    get closed() { return closed || session.closed || session.destroyed; },
+    request: (headers, options) => session.request(headers, { endStream: options?.endStream ?? false }) as unknown as H2Stream,
+    ping: (timeoutMs) =>
+      new Promise<number>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`ping not acknowledged in ${timeoutMs} ms`)), timeoutMs);
+        try {
+          session.ping((err, duration) => {
+            clearTimeout(t);
+            if (err) reject(err);
+            else resolve(duration);
+          });
+        } catch (e) {
+          clearTimeout(t);
+          reject(e);
+        }
+      }),
+    close: () => { if (!session.closed) session.close(); },
+    destroy: (err) => { session.destroy(err); },
+    unref: () => { session.unref(); },
+  };
+}
+
+export function serveH2(o: H2ServeOptions): Promise<H2ServerHandle> {
+  const server = http2.createServer({ settings: { maxConcurrentStreams: o.maxConcurrentStreams ?? 1000, initialWindowSize: DEFAULT_WINDOW } });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+    s.on("error", () => {});
+  });
+  server.on("stream", (stream, headers) => {
+    stream.on("error", () => {});
+    o.onStream(stream as unknown as H2ServerStream, headers as Record<string, string>);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.port, o.hostname, () => {
+      const addr = server.address() as { port: number };
+      resolve({
+        port: addr.port,
+        close: () =>
+          new Promise<void>((res) => {
+            server.close(() => res());
+            for (const s of sessions) s.close();
+          }),
+        destroy: () => {
+          for (const s of sessions) s.destroy();
+          server.close();
+        },
+      });
+    });
+  });
+}
