@@ -1,0 +1,4 @@
+export * from "./registry.ts";
+export * from "./json-codec.ts";
+export * from "./status-details.ts";
+export * from "./stream-format.ts";
