@@ -7,3 +7,4 @@ export * from "./bytes.ts";
 export * from "./result.ts";
 export * from "./clock.ts";
 export type * from "./method-ref.ts";
+export * from "./async-queue.ts";
