@@ -21,8 +21,30 @@ export interface JsonCodec {
   decode(desc: DescMessage, bytes: Uint8Array): JsonValue;
 }
 
+/**
+ * Finds the innermost field whose value fails to decode, by decoding one key at a time
+ * (only on the error path). Returns e.g. "testdata.v1.AllTypes.inner.values".
+ */
+function locateBadField(desc: DescMessage, json: JsonValue, registry: Registry, prefix: string): string | undefined {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return undefined;
+  for (const [key, value] of Object.entries(json)) {
+    const field = desc.fields.find((f) => f.jsonName === key || f.name === key);
+    if (!field) continue;
+    try {
+      fromJson(desc, { [key]: value } as JsonValue, { registry, ignoreUnknownFields: false });
+    } catch {
+      const path = `${prefix}.${field.name}`;
+      if (field.fieldKind === "message" && !field.message.typeName.startsWith("google.protobuf.")) {
+        return locateBadField(field.message, value, registry, path) ?? path;
+      }
+      return path;
+    }
+  }
+  return undefined;
+}
+
 /** protobuf-es error text -> a client-facing GatewayError naming the field. */
-export function jsonInputError(e: unknown, desc: DescMessage): GatewayError {
+export function jsonInputError(e: unknown, desc: DescMessage, json?: JsonValue, registry?: Registry): GatewayError {
   const text = e instanceof Error ? e.message : String(e);
   const unknown = /key "([^"]+)" is unknown/.exec(text);
   if (unknown) {
@@ -42,7 +64,14 @@ export function jsonInputError(e: unknown, desc: DescMessage): GatewayError {
       cause: e,
     });
   }
-  return new GatewayError({ code: GrpcCode.INVALID_ARGUMENT, reason: Reason.badField, message: `invalid ${desc.typeName}: ${text}`, cause: e });
+  const where = json !== undefined && registry ? locateBadField(desc, json, registry, desc.typeName) : undefined;
+  const detail = text.replace(/^cannot decode (message|enum) [\w.]+ from JSON: /, "");
+  return new GatewayError({
+    code: GrpcCode.INVALID_ARGUMENT,
+    reason: Reason.badField,
+    message: where ? `invalid value for field ${where}: ${detail}` : `invalid ${desc.typeName}: ${text}`,
+    cause: e,
+  });
 }
 
 export function createJsonCodec(registry: Registry, options: JsonOptions = defaultJsonOptions): JsonCodec {
@@ -53,7 +82,7 @@ export function createJsonCodec(registry: Registry, options: JsonOptions = defau
       try {
         return { ok: true, value: toBinary(desc, fromJson(desc, json, readOpts)) };
       } catch (e) {
-        return { ok: false, error: jsonInputError(e, desc) };
+        return { ok: false, error: jsonInputError(e, desc, json, registry) };
       }
     },
     decode(desc, bytes) {

@@ -5,7 +5,7 @@ import { fromBinary, toBinary, create, type DescService, type Registry } from "@
 export type GrpcJsImpl = Record<string, grpc.UntypedHandleCall>;
 
 export function serviceDefinition(svc: DescService): grpc.ServiceDefinition {
-  const def: grpc.ServiceDefinition = {};
+  const def: Record<string, grpc.MethodDefinition<any, any>> = {};
   for (const m of svc.methods) {
     def[m.name] = {
       path: `/${svc.typeName}/${m.name}`,
