@@ -15,3 +15,9 @@ declare module "bun:test" {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   export function mock<T extends (...args: any[]) => any>(fn: T): T & { mock: { calls: unknown[][] } };
 }
+
+// Bun's import.meta additions used by tests.
+interface ImportMeta {
+  readonly dir: string;
+  readonly path: string;
+}
