@@ -23,6 +23,10 @@ describe("Balancer", () => {
     const s = b.stats();
     expect(s.pickerBuilds).toBe(1);
     expect(s.endpoints.map((e) => [e.key, e.weight])).toEqual([["a:1", 1], ["b:1", 1]]);
+    (list[1] as { weight: number }).weight = 3;
+    b.setEndpoints(list);
+    expect(b.stats().pickerBuilds).toBe(2);
+    expect(tally(b, 400).get("b:1")).toBe(300);
   });
 
   test("stats are plain data for the admin endpoint, with ejection state per endpoint", () => {

@@ -46,6 +46,8 @@ export class Balancer<E extends EndpointHandle = EndpointHandle> {
   readonly #pickerChanged = new Event<Picker<E>>();
   readonly #outlierEvents = new Event<OutlierEvent>();
   #endpoints: readonly E[] | undefined;
+  /** Weights as they were at setEndpoints, so a handle whose weight changed counts as a change. */
+  #weights: readonly number[] = [];
   #picker: Picker<E> = queuePicker();
   #returnAt: number | undefined;
   #builds = 0;
@@ -62,8 +64,10 @@ export class Balancer<E extends EndpointHandle = EndpointHandle> {
   setEndpoints(endpoints: readonly E[]): void {
     const seen = new Set<string>();
     const list = endpoints.filter((e) => !seen.has(e.key) && (seen.add(e.key), true));
-    if (this.#endpoints && sameList(this.#endpoints, list)) return;
+    const prev = this.#endpoints;
+    if (prev && prev.length === list.length && list.every((e, i) => e === prev[i] && e.weight === this.#weights[i])) return;
     this.#endpoints = Object.freeze(list);
+    this.#weights = list.map((e) => e.weight);
     this.#detector?.sync(list.filter(isWeighted).map((e) => e.key));
     this.#rebuild();
   }
@@ -142,8 +146,4 @@ export class Balancer<E extends EndpointHandle = EndpointHandle> {
 
 function isWeighted(e: EndpointHandle): boolean {
   return e.weight > 0 && Number.isFinite(e.weight);
-}
-
-function sameList(a: readonly EndpointHandle[], b: readonly EndpointHandle[]): boolean {
-  return a.length === b.length && a.every((e, i) => e === b[i] && e.weight === b[i]!.weight);
 }

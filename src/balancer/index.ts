@@ -1,4 +1,4 @@
-export type { BalancerKind, EndpointHandle, FailureKind, Picker, PickerFactory, PickContext, PickResult } from "./types.ts";
+export type { BalancerKind, EndpointHandle, FailureKind, Picker, PickContext, PickResult } from "./types.ts";
 export { Balancer, type BalancerOptions, type BalancerStats, type EndpointStats } from "./balancer.ts";
 export { balancerKinds, createBalancer, type CreateBalancerOptions } from "./create-balancer.ts";
 export { createRoundRobinPicker } from "./round-robin.ts";

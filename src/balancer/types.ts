@@ -37,9 +37,6 @@ export interface Picker<E extends EndpointHandle = EndpointHandle> {
   pick(ctx?: PickContext): PickResult<E>;
 }
 
-/** Builds a picker over a non-empty list of endpoints with weight > 0. */
-export type PickerFactory = <E extends EndpointHandle>(endpoints: readonly E[]) => Picker<E>;
-
 export type FailureKind = "connect" | "call";
 
 export type BalancerKind = "round_robin" | "least_request" | "ring_hash";

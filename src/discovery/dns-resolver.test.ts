@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { DnsResolver, type DnsResolverOptions } from "./dns-resolver.ts";
-import { FakeDns, FakeTimers, flush, v4 } from "./fake-timers.ts";
+import { FakeDns, FakeTimers, flush, v4 } from "./test-fakes.ts";
 import type { LookupAddress, ResolvedEndpoint, ResolverErrorEvent } from "./types.ts";
 
 function setup(extra: Partial<DnsResolverOptions> = {}) {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { DnsResolver } from "./dns-resolver.ts";
-import { FakeDns, FakeTimers, v4 } from "./fake-timers.ts";
+import { FakeDns, FakeTimers, v4 } from "./test-fakes.ts";
 import { MergedResolver } from "./merged-resolver.ts";
 import { createStaticResolver } from "./static-resolver.ts";
 import type { ResolvedEndpoint, ResolverErrorEvent } from "./types.ts";
