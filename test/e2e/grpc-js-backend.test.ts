@@ -9,7 +9,7 @@ import { startGateway, type Gateway } from "../../src/gateway.ts";
 import { detectRuntime } from "../../src/runtime/index.ts";
 import { registryFromDescriptorSets } from "../../src/transcode/index.ts";
 import { startGrpcJsServer } from "../helpers/grpc-js-server.ts";
-import { DESCRIPTORS, postJson } from "../helpers/stack.ts";
+import { TEST_DESCRIPTORS as DESCRIPTORS, postJson } from "../helpers/stack.ts";
 
 let gw: Gateway;
 let backend: Awaited<ReturnType<typeof startGrpcJsServer>>;

@@ -6,6 +6,8 @@ import { startGateway, type Gateway } from "../../src/gateway.ts";
 import { detectRuntime, type Runtime } from "../../src/runtime/index.ts";
 
 export const DESCRIPTORS = demoDescriptorPath();
+/** Demo contracts plus test-only services (testdata.v1, test.v1). */
+export const TEST_DESCRIPTORS = DESCRIPTORS.replace(/descriptors\.binpb$/, "test-descriptors.binpb");
 
 export interface Stack {
   readonly url: string;
