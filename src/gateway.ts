@@ -4,7 +4,17 @@ import { GatewayError, GrpcCode, Reason } from "./core/index.ts";
 import { createApp, type RouteLookup } from "./http/index.ts";
 import { Invoker, UpstreamGroup, type RoutePolicy } from "./rpc/index.ts";
 import type { Runtime, ServerHandle } from "./runtime/index.ts";
-import { createJsonCodec, decodeStatusDetails, indexMethods, registryFromDescriptorSets, type MethodInfo } from "./transcode/index.ts";
+import {
+  bindRequest,
+  createHttpRouter,
+  createJsonCodec,
+  decodeStatusDetails,
+  indexMethods,
+  loadHttpRoutes,
+  registryFromDescriptorSets,
+  selectResponseBody,
+  type MethodInfo,
+} from "./transcode/index.ts";
 import { createGrpcConnection, type Connection, type EndpointAddress } from "./upstream/index.ts";
 
 export interface GatewayOptions {
@@ -66,6 +76,41 @@ function matchesMethod(pattern: string, m: MethodInfo): boolean {
   return matchesService(pattern, m.ref.service) && !pattern.includes("/");
 }
 
+/** google.api.http routes; invalid annotations and conflicting routes stop start-up. */
+function createRouteLookup(registry: Parameters<typeof loadHttpRoutes>[0], methods: ReadonlyMap<string, MethodInfo>): (m: string, url: URL) => RouteLookup {
+  const loaded = loadHttpRoutes(registry);
+  const router = createHttpRouter(loaded.items);
+  const problems = [...loaded.errors.map((e) => e.message), ...router.conflicts.map((c) => c.message)];
+  if (problems.length > 0) throw new Error(`invalid google.api.http routes:\n  ${problems.join("\n  ")}`);
+  return (httpMethod, url) => {
+    const r = router.lookup(httpMethod, url.pathname);
+    switch (r.kind) {
+      case "match": {
+        const route = r.route;
+        const method = methods.get(`/${route.rpc.parent.typeName}/${route.rpc.name}`)!;
+        return {
+          kind: "match",
+          match: {
+            method,
+            bind: (body) => {
+              const b = bindRequest(route, r.params, url.searchParams, body);
+              if (!b.ok) throw b.error;
+              return b.value;
+            },
+            selectResponse: route.responseBodyField ? (json) => selectResponseBody(route, json) : undefined,
+          },
+        };
+      }
+      case "method_not_allowed":
+        return { kind: "method_not_allowed", allowed: r.allow };
+      case "bad_path":
+        throw new GatewayError({ code: GrpcCode.INVALID_ARGUMENT, reason: Reason.badField, message: r.message });
+      default:
+        return { kind: "none" };
+    }
+  };
+}
+
 export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   const { config, runtime } = o;
   const sets = await Promise.all(config.descriptors.map((p) => runtime.readFile(resolvePath(o.baseDir, p))));
@@ -116,7 +161,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
 
   const invoker = new Invoker();
   let ready = false;
-  const lookupRoute = (): RouteLookup => ({ kind: "none" });
+  const lookupRoute = createRouteLookup(registry, methods);
   const app = createApp({
     codec,
     invoker,

@@ -31,7 +31,8 @@ export interface AppDeps extends RpcHandlerDeps {
   readonly admin: { upstreams: () => unknown };
 }
 
-const GENERIC = /^\/([A-Za-z_][\w.]*)\/([A-Za-z_]\w*)$/;
+// A package-qualified service ("pkg.Service") and a method name.
+const GENERIC = /^\/([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\/([A-Za-z_]\w*)$/;
 
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
@@ -48,32 +49,38 @@ export function createApp(deps: AppDeps): Hono {
     const url = new URL(req.url);
     let method: MethodInfo | undefined;
     let bind: Binder = (body) => body as JsonValue;
-    const found = deps.lookupRoute(req.method, url);
+    let select: RouteMatch["selectResponse"];
+    let found: RouteLookup;
+    try {
+      found = deps.lookupRoute(req.method, url);
+    } catch (e) {
+      return errorResponse(e, ids, respHeaders);
+    }
     if (found.kind === "match") {
       method = found.match.method;
       bind = found.match.bind;
+      select = found.match.selectResponse;
+    } else if (found.kind === "method_not_allowed") {
+      return errorResponse(
+        new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotAllowed, message: `${req.method} is not allowed for ${url.pathname}; allowed: ${found.allowed.join(", ")}` }),
+        ids,
+        { ...respHeaders, allow: found.allowed.join(", ") },
+      );
     } else {
       const g = GENERIC.exec(url.pathname);
-      if (g) {
-        method = deps.methods.get(url.pathname);
-        if (!method) {
-          return errorResponse(
-            new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotFound, message: `unknown method ${g[1]}/${g[2]}` }),
-            ids,
-            respHeaders,
-          );
-        }
-        if (req.method !== "POST") {
-          return errorResponse(new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotAllowed, message: `use POST for ${url.pathname}` }), ids, { ...respHeaders, allow: "POST" });
-        }
-      } else if (found.kind === "method_not_allowed") {
-        return errorResponse(
-          new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotAllowed, message: `${req.method} is not allowed for ${url.pathname}; allowed: ${found.allowed.join(", ")}` }),
-          ids,
-          { ...respHeaders, allow: found.allowed.join(", ") },
-        );
-      } else {
+      if (!g) {
         return errorResponse(new GatewayError({ code: GrpcCode.NOT_FOUND, reason: Reason.routeNotFound, message: `no route for ${req.method} ${url.pathname}` }), ids, respHeaders);
+      }
+      method = deps.methods.get(url.pathname);
+      if (!method) {
+        return errorResponse(
+          new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotFound, message: `unknown method ${g[1]}/${g[2]}` }),
+          ids,
+          respHeaders,
+        );
+      }
+      if (req.method !== "POST") {
+        return errorResponse(new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotAllowed, message: `use POST for ${url.pathname}` }), ids, { ...respHeaders, allow: "POST" });
       }
     }
     const t = deps.target(method);
@@ -84,7 +91,7 @@ export function createApp(deps: AppDeps): Hono {
         respHeaders,
       );
     }
-    const res = await handleRpc(req, { method, ...t }, bind, deps, ids, forwardedMetadata(req, deps.forwardHeaders, { "x-request-id": requestId }));
+    const res = await handleRpc(req, { method, ...t }, bind, deps, ids, forwardedMetadata(req, deps.forwardHeaders, { "x-request-id": requestId }), select);
     res.headers.set("x-request-id", requestId);
     return res;
   });

@@ -48,7 +48,15 @@ function checkContentType(req: Request, allowNdjson: boolean): void {
   throw new GatewayError({ code: GrpcCode.INVALID_ARGUMENT, reason: Reason.unsupportedMediaType, message: `unsupported content-type "${ct}"; send application/json` });
 }
 
-export async function handleRpc(req: Request, target: RpcTarget, bind: Binder, deps: RpcHandlerDeps, ids: { requestId?: string; traceId?: string }, metadata: Record<string, string>): Promise<Response> {
+export async function handleRpc(
+  req: Request,
+  target: RpcTarget,
+  bind: Binder,
+  deps: RpcHandlerDeps,
+  ids: { requestId?: string; traceId?: string },
+  metadata: Record<string, string>,
+  select?: (json: JsonValue) => JsonValue,
+): Promise<Response> {
   const { method, policy } = target;
   const errOpts = { ...deps.errorOptions, ...ids };
   try {
@@ -63,7 +71,7 @@ export async function handleRpc(req: Request, target: RpcTarget, bind: Binder, d
       if (kind === "unary") {
         const reply = await deps.invoker.unary(encoded.value, invokeOpts);
         const json = deps.codec.decode(method.output, reply.message);
-        return new Response(JSON.stringify(json), { status: 200, headers: JSON_HEADERS });
+        return new Response(JSON.stringify(select ? select(json) : json), { status: 200, headers: JSON_HEADERS });
       }
       const reply = await deps.invoker.stream(single(encoded.value), invokeOpts);
       return await streamResponse(req, reply.messages, method, deps, errOpts);
