@@ -81,6 +81,20 @@ export class Bulkhead implements Policy {
     }
   }
 
+  /**
+   * Take a slot by hand (for streams, whose slot is held until the stream ends).
+   * Resolves to a release function that is safe to call more than once.
+   */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    await this.#acquire(signal ?? new AbortController().signal);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#release();
+    };
+  }
+
   #acquire(signal: AbortSignal): Promise<void> {
     if (signal.aborted) return Promise.reject(signal.reason);
     if (this.#active < this.#max && this.#queue.length === 0) {

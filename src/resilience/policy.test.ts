@@ -1,10 +1,17 @@
 import { describe, expect, test } from "bun:test";
 import { GatewayError, GrpcCode, Reason } from "../core/index.ts";
+import { Bulkhead } from "./bulkhead.ts";
+import { BreakerState, CircuitBreaker } from "./circuit-breaker.ts";
 import { composeCallPolicy, CALL_POLICY_ORDER } from "./compose.ts";
 import { enterContext, type AttemptContext } from "./context.ts";
 import { HedgePolicy } from "./hedge-policy.ts";
 import { noopPolicy, wrap, type Policy } from "./policy.ts";
+import { DeadlinePolicy } from "./deadline-policy.ts";
+import { RateLimitPolicy } from "./rate-limit-policy.ts";
+import { RateLimiter } from "./rate-limiter.ts";
+import { RetryBudget } from "./retry-budget.ts";
 import { RetryPolicy } from "./retry-policy.ts";
+import { ConsecutiveFailuresRule } from "./trip-rule.ts";
 
 function tracer(name: string, log: string[]): Policy {
   return {
@@ -108,5 +115,43 @@ describe("composeCallPolicy", () => {
     const log: string[] = [];
     await composeCallPolicy({ retry: tracer("retry", log), rateLimit: tracer("rl", log) }).execute(async () => {});
     expect(log).toEqual([">rl", ">retry", "<retry", "<rl"]);
+  });
+});
+
+describe("the full stack", () => {
+  test("a flaky idempotent call recovers through every policy and leaves no state behind", async () => {
+    const budget = new RetryBudget();
+    const bulkhead = new Bulkhead({ name: "u", maxConcurrent: 4 });
+    const breaker = new CircuitBreaker({ name: "u", rule: new ConsecutiveFailuresRule(1) });
+    const retry = new RetryPolicy({ maxAttempts: 3, backoff: { initialMs: 1, maxMs: 1, jitter: 0 }, budget });
+    const hedge = new HedgePolicy({ delayMs: 500, maxHedges: 1, budget });
+    const stack = composeCallPolicy({
+      rateLimit: new RateLimitPolicy({ name: "u", limiter: new RateLimiter({ ratePerSec: 100 }) }),
+      deadline: new DeadlinePolicy({ timeoutMs: 1000 }),
+      bulkhead,
+      breaker,
+      retry,
+      hedge,
+    });
+    let n = 0;
+    const v = await stack.execute(
+      async (ctx) => {
+        n++;
+        expect(ctx.deadlineAt).toBeNumber();
+        if (n < 3) throw unavailable();
+        return "ok";
+      },
+      undefined,
+      { idempotent: true, clientKey: "c" },
+    );
+    expect(v).toBe("ok");
+    expect(n).toBe(3);
+    // Retries happened inside the breaker: it saw one successful call, not two failures.
+    expect(breaker.state).toBe(BreakerState.closed);
+    expect(bulkhead.stats().active).toBe(0);
+    // Attempt 0 fails (non-fatal) -> the hedge starts attempt 1 at once, which fails too ->
+    // the hedged group fails -> one retry -> attempt 2 succeeds.
+    expect(hedge.stats().hedges).toBe(1);
+    expect(retry.stats().retries).toBe(1);
   });
 });

@@ -121,21 +121,18 @@ export class RetryPolicy implements Policy {
         error = e;
       }
       const plan = this.#plan(error, outer, attempts, backoffStep);
-      if ("giveUp" in plan) {
-        this.#stats.gaveUp[plan.giveUp]++;
-        this.onGiveUp.emit({ name: this.#name, reason: plan.giveUp, attempts, error });
-        throw error;
-      }
+      if ("giveUp" in plan) throw this.#giveUp(plan.giveUp, attempts, error);
       backoffStep = plan.pushback ? 0 : backoffStep + 1;
       this.#stats.retries++;
       this.onRetry.emit({ name: this.#name, retry: attempts, error, ...plan });
       try {
         await sleep(plan.delayMs, outer.signal);
       } catch {
-        this.#stats.gaveUp.cancelled++;
-        this.onGiveUp.emit({ name: this.#name, reason: "cancelled", attempts, error });
-        throw outer.signal.reason ?? error;
+        throw this.#giveUp("cancelled", attempts, outer.signal.reason ?? error);
       }
+      // Timers can fire late: never start an attempt at or past the deadline.
+      if (outer.signal.aborted) throw this.#giveUp("cancelled", attempts, outer.signal.reason ?? error);
+      if (this.#pastDeadline(outer, 0)) throw this.#giveUp("deadline", attempts, error);
       ctx = deriveContext(outer, { newAttempt: true });
     }
   }
@@ -158,11 +155,21 @@ export class RetryPolicy implements Policy {
     } else {
       delayMs = backoffDelay(backoffStep, this.#backoff, this.#random);
     }
-    if (outer.deadlineAt !== undefined && this.#clock.now() + delayMs + this.#minAttemptMs >= outer.deadlineAt) {
-      return { giveUp: "deadline" };
-    }
+    if (this.#pastDeadline(outer, delayMs)) return { giveUp: "deadline" };
     if (!neverSent && this.#budget && !this.#budget.tryRetry()) return { giveUp: "budget" };
     return { delayMs, pushback: pushbackMs !== undefined, neverSent };
+  }
+
+  /** Counts and announces the end of the retries; returns the error to throw. */
+  #giveUp(reason: GiveUpReason, attempts: number, error: unknown): unknown {
+    this.#stats.gaveUp[reason]++;
+    this.onGiveUp.emit({ name: this.#name, reason, attempts, error });
+    return error;
+  }
+
+  /** Would an attempt starting after `delayMs` begin with less than minAttemptMs left? */
+  #pastDeadline(outer: AttemptContext, delayMs: number): boolean {
+    return outer.deadlineAt !== undefined && this.#clock.now() + delayMs + this.#minAttemptMs >= outer.deadlineAt;
   }
 
   stats(): RetryStats {
