@@ -2,7 +2,8 @@
 import type { Config, UpstreamConfig } from "./config/index.ts";
 import { GatewayError, GrpcCode, Reason } from "./core/index.ts";
 import { createApp, type RouteLookup } from "./http/index.ts";
-import { Invoker, UpstreamGroup, type RoutePolicy } from "./rpc/index.ts";
+import { buildUpstream, createTargetResolver, type BuiltUpstream, type UpstreamFactories } from "./compose/index.ts";
+import { Invoker, type UpstreamGroup } from "./rpc/index.ts";
 import type { Runtime, ServerHandle } from "./runtime/index.ts";
 import {
   bindRequest,
@@ -15,7 +16,7 @@ import {
   selectResponseBody,
   type MethodInfo,
 } from "./transcode/index.ts";
-import { createGrpcConnection, type Connection, type EndpointAddress } from "./upstream/index.ts";
+import type { EndpointAddress } from "./upstream/index.ts";
 
 export interface GatewayOptions {
   readonly config: Config;
@@ -24,6 +25,10 @@ export interface GatewayOptions {
   readonly baseDir?: string;
   /** Log sink; default console. */
   readonly log?: (line: Record<string, unknown>) => void;
+  /** DNS lookup override (tests); default the runtime's. */
+  readonly lookup?: UpstreamFactories["lookup"];
+  /** Extra upstream protocols (connection factories by protocol key). */
+  readonly protocols?: UpstreamFactories["protocols"];
 }
 
 export interface Gateway {
@@ -44,36 +49,6 @@ export function parseEndpoint(s: string): EndpointAddress {
 function resolvePath(base: string | undefined, p: string): string {
   if (p.startsWith("/") || !base) return p;
   return `${base.replace(/\/$/, "")}/${p}`;
-}
-
-function connectionFactory(u: UpstreamConfig, rt: Runtime): (a: EndpointAddress, id: number) => Connection {
-  if (u.protocol === "grpc") {
-    return (address, id) =>
-      createGrpcConnection({
-        id,
-        address,
-        openH2Session: rt.openH2Session,
-        tls: u.tls ? { servername: u.tls.servername, ca: u.tls.ca, rejectUnauthorized: !u.tls.insecureSkipVerify } : undefined,
-        connectTimeoutMs: u.connectTimeout,
-        maxMessageBytes: u.maxMessageBytes,
-        maxAgeMs: u.maxAge,
-        keepalive: { intervalMs: u.keepalive.interval, timeoutMs: u.keepalive.timeout, onlyWithCalls: u.keepalive.onlyWithCalls },
-      });
-  }
-  throw new Error(`upstream ${u.name}: protocol ${u.protocol} is not available in this build`);
-}
-
-function matchesService(pattern: string, service: string): boolean {
-  if (pattern === "*") return true;
-  if (pattern.endsWith(".*")) return service.startsWith(pattern.slice(0, -1));
-  return pattern === service;
-}
-
-function matchesMethod(pattern: string, m: MethodInfo): boolean {
-  const full = `${m.ref.service}/${m.ref.method}`;
-  if (pattern === full) return true;
-  if (pattern.endsWith("/*")) return pattern.slice(0, -2) === m.ref.service;
-  return matchesService(pattern, m.ref.service) && !pattern.includes("/");
 }
 
 /** google.api.http routes; invalid annotations and conflicting routes stop start-up. */
@@ -118,45 +93,13 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   const methods = indexMethods(registry);
   const codec = createJsonCodec(registry, config.json);
 
-  const groups = new Map<string, UpstreamGroup>();
-  for (const u of config.upstreams) {
-    const ttMux = u.protocol === "ttheader" && u.mode === "mux";
-    const pool = {
-      minConnections: ttMux ? Math.max(u.pool.minConnections, u.muxConnections) : u.pool.minConnections,
-      maxConnections: ttMux ? u.muxConnections : u.pool.maxConnections,
-      maxConcurrentPerConnection: u.protocol === "ttheader" && u.mode === "pool" ? 1 : u.pool.maxConcurrentPerConnection,
-      idleTimeoutMs: u.pool.idleTimeout,
-      maxIdle: u.pool.maxIdle,
-      queueSize: u.pool.queueSize,
-      queueTimeoutMs: u.pool.queueTimeout,
-    };
-    const endpoints = u.endpoints.map((e) => (typeof e === "string" ? { address: parseEndpoint(e), weight: 1 } : { address: parseEndpoint(e.address), weight: e.weight }));
-    groups.set(u.name, new UpstreamGroup({ name: u.name, protocol: u.protocol === "grpc" ? "grpc" : `ttheader-${u.mode}`, createConnection: connectionFactory(u, runtime), pool }, endpoints));
-  }
-
-  // Method -> (upstream, policy), computed once per method.
-  const targets = new Map<string, { group: UpstreamGroup; policy: RoutePolicy } | null>();
+  const upstreams = new Map<string, BuiltUpstream>();
+  for (const u of config.upstreams) upstreams.set(u.name, buildUpstream(u, { runtime, lookup: o.lookup, protocols: o.protocols }));
+  const groups = new Map<string, UpstreamGroup>([...upstreams].map(([k, v]) => [k, v.group]));
+  const resolveTarget = createTargetResolver(config, upstreams);
   const target = (m: MethodInfo) => {
-    let t = targets.get(m.ref.path);
-    if (t === undefined) {
-      const svc = config.services.find((s) => matchesService(s.match, m.ref.service));
-      const group = svc ? groups.get(svc.upstream) : undefined;
-      const route = config.routes.find((r) => matchesMethod(r.method, m));
-      t = group
-        ? {
-            group,
-            policy: {
-              timeoutMs: route?.timeout ?? config.defaults.timeout,
-              maxTimeoutMs: route?.maxTimeout ?? config.defaults.maxTimeout,
-              onClientDisconnect: route?.onClientDisconnect ?? config.defaults.onClientDisconnect,
-              idempotent: route?.idempotent ?? false,
-              maxBodyBytes: route?.maxBodyBytes ?? config.limits.maxBodyBytes,
-            },
-          }
-        : null;
-      targets.set(m.ref.path, t);
-    }
-    return t ?? undefined;
+    const t = resolveTarget(m);
+    return t && { group: t.upstream.group, policy: t.policy, rateLimitKey: t.rateLimitKey };
   };
 
   const invoker = new Invoker();
@@ -171,15 +114,20 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     forwardHeaders: ["traceparent", "tracestate", "x-request-id"],
     errorOptions: { decodeDetails: (bin) => decodeStatusDetails(registry, bin) },
     ready: () => ready,
-    admin: { upstreams: () => ({ upstreams: [...groups.values()].map((g) => g.stats()) }) },
+    admin: {
+      upstreams: () => ({
+        upstreams: [...upstreams.values()].map((u) => ({ ...u.group.stats(), breaker: u.resilience.breaker?.stats(), bulkhead: u.resilience.bulkhead?.stats(), retryBudget: u.resilience.budget.stats() })),
+      }),
+    },
   });
 
   const server: ServerHandle = await runtime.serve({
     hostname: config.listen.host,
     port: config.listen.port,
-    fetch: (req) => app.fetch(req),
+    fetch: (req, info) => app.fetch(req, info),
     maxRequestBodySize: Math.max(config.limits.maxBodyBytes, ...config.routes.map((r) => r.maxBodyBytes ?? 0)) + 1024,
   });
+  // Ready once discovery answered and warm-up connections are open (or failed).
   await Promise.all([...groups.values()].map((g) => g.warmUp()));
   ready = true;
   const host = server.hostname === "0.0.0.0" || server.hostname === "::" ? "127.0.0.1" : server.hostname;
@@ -192,6 +140,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       ready = false;
       await server.stop(false);
       for (const g of groups.values()) g.drain();
+      for (const g of groups.values()) g.destroy();
     },
   };
 }

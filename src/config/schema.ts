@@ -45,13 +45,51 @@ const poolSchema = z
   })
   .strict();
 
+const breakerSchema = z
+  .object({
+    threshold: z.number().gt(0).max(1).default(0.5),
+    minSamples: z.number().int().positive().default(200),
+    window: duration.default(10_000),
+    cooldown: duration.default(5_000),
+    halfOpenProbes: z.number().int().positive().default(1),
+  })
+  .strict();
+
+const outlierSchema = z
+  .object({
+    consecutiveConnectFailures: z.number().int().positive().optional(),
+    failureRateThreshold: z.number().gt(0).max(1).optional(),
+    minSamples: z.number().int().positive().optional(),
+    window: duration.optional(),
+    baseEjection: duration.optional(),
+    maxEjection: duration.optional(),
+    maxEjectionPercent: z.number().min(0).max(100).optional(),
+  })
+  .strict();
+
 const upstreamSchema = z
   .object({
     name: z.string().min(1),
     protocol: z.enum(["grpc", "ttheader"]).default("grpc"),
     /** TTHeader only: many calls per connection (mux) or one at a time (pool). */
     mode: z.enum(["mux", "pool"]).default("mux"),
-    endpoints: z.array(endpoint).min(1),
+    /** Static endpoints (IPs, or host names resolved once). Or use `dns`. */
+    endpoints: z.array(endpoint).default([]),
+    /** DNS discovery: A/AAAA of host, re-resolved every refreshInterval; pools keyed by resolved IP. */
+    dns: z
+      .object({ host: z.string().min(1), port: z.number().int().min(1).max(65535), refreshInterval: duration.default(30_000), minRefreshInterval: duration.default(2_000) })
+      .strict()
+      .optional(),
+    balancer: z.enum(["round_robin", "least_request", "ring_hash"]).default("round_robin"),
+    /** ring_hash: request header (lower-case) whose value is the hash key. */
+    hashHeader: z.string().toLowerCase().optional(),
+    outlier: z.union([z.literal(false), outlierSchema]).default({}),
+    breaker: z.union([z.literal(false), breakerSchema]).default(breakerSchema.parse({})),
+    retryBudget: z.object({ maxTokens: z.number().positive().default(10), tokenRatio: z.number().positive().default(0.1) }).strict().default({ maxTokens: 10, tokenRatio: 0.1 }),
+    /** Bulkhead over all calls to this upstream (0 = none). */
+    maxConcurrent: z.number().int().nonnegative().default(0),
+    /** Connections opened per endpoint at start-up and when an address appears (default: pool.minConnections). */
+    warmup: z.number().int().nonnegative().optional(),
     tls: z.object({ servername: z.string().optional(), ca: z.string().optional(), insecureSkipVerify: z.boolean().default(false) }).strict().optional(),
     connectTimeout: duration.default(d.connectTimeoutMs),
     maxMessageBytes: size.default(DEFAULTS.limits.maxMessageBytes),
@@ -66,7 +104,8 @@ const upstreamSchema = z
     /** Kitex service name sent as to-service (TTHeader). */
     serviceName: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .refine((u) => u.endpoints.length > 0 || u.dns !== undefined, { message: "give endpoints or dns", path: ["endpoints"] });
 
 const routeSchema = z
   .object({
@@ -77,6 +116,26 @@ const routeSchema = z
     onClientDisconnect: z.enum(["continue", "cancel"]).optional(),
     idempotent: z.boolean().optional(),
     maxBodyBytes: size.optional(),
+    /** Retries (idempotent routes only, except never-sent calls, which are always retried). */
+    retry: z
+      .object({
+        maxAttempts: z.number().int().min(1).max(10).default(3),
+        initialBackoff: duration.default(50),
+        maxBackoff: duration.default(1_000),
+        codes: z.array(z.string()).default(["UNAVAILABLE"]),
+      })
+      .strict()
+      .optional(),
+    /** Backup requests after a delay (idempotent routes only). */
+    hedge: z
+      .object({ delay: duration.default(100), percentile: z.number().gt(0).lt(1).optional(), maxHedges: z.number().int().min(1).max(5).default(1) })
+      .strict()
+      .optional(),
+    maxConcurrent: z.number().int().positive().optional(),
+    queueSize: z.number().int().nonnegative().optional(),
+    queueTimeout: duration.optional(),
+    /** Token bucket per client key (client IP by default, or a request header). */
+    rateLimit: z.object({ ratePerSec: z.number().positive(), burst: z.number().int().positive().optional(), key: z.string().default("ip") }).strict().optional(),
   })
   .strict();
 

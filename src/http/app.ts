@@ -34,8 +34,11 @@ export interface AppDeps extends RpcHandlerDeps {
 // A package-qualified service ("pkg.Service") and a method name.
 const GENERIC = /^\/([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\/([A-Za-z_]\w*)$/;
 
-export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
+/** Bindings the runtime passes to app.fetch (see runtime ServeOptions.fetch). */
+type Env = { Bindings: { remoteAddress?: string } };
+
+export function createApp(deps: AppDeps): Hono<Env> {
+  const app = new Hono<Env>();
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", (c) => (deps.ready() ? c.json({ status: "ready" }) : c.json({ status: "not ready" }, 503)));
@@ -44,7 +47,7 @@ export function createApp(deps: AppDeps): Hono {
   app.all("*", async (c) => {
     const req = c.req.raw;
     const requestId = req.headers.get("x-request-id") || crypto.randomUUID();
-    const ids = { requestId };
+    const ids = { requestId, clientAddress: c.env?.remoteAddress };
     const respHeaders = { "x-request-id": requestId };
     const url = new URL(req.url);
     let method: MethodInfo | undefined;

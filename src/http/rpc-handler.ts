@@ -13,6 +13,8 @@ export interface RpcTarget {
   readonly method: MethodInfo;
   readonly group: UpstreamGroup;
   readonly policy: RoutePolicy;
+  /** Rate-limit key source: "ip" (default) or "header:<name>". */
+  readonly rateLimitKey?: string;
 }
 
 export interface RpcHandlerDeps {
@@ -53,17 +55,19 @@ export async function handleRpc(
   target: RpcTarget,
   bind: Binder,
   deps: RpcHandlerDeps,
-  ids: { requestId?: string; traceId?: string },
+  ids: { requestId?: string; traceId?: string; clientAddress?: string },
   metadata: Record<string, string>,
   select?: (json: JsonValue) => JsonValue,
 ): Promise<Response> {
   const { method, policy } = target;
-  const errOpts = { ...deps.errorOptions, ...ids };
+  const errOpts = { ...deps.errorOptions, requestId: ids.requestId, traceId: ids.traceId };
+  const keySource = target.rateLimitKey ?? "ip";
+  const clientKey = keySource.startsWith("header:") ? (req.headers.get(keySource.slice(7)) ?? "") : (ids.clientAddress ?? "");
   try {
     const kind = method.kind;
     checkContentType(req, kind === "client_streaming" || kind === "bidi_streaming");
     const requested = requestedTimeoutMs(req.headers);
-    const invokeOpts = { group: target.group, method: method.ref, policy, metadata, clientSignal: req.signal, requestedTimeoutMs: requested };
+    const invokeOpts = { group: target.group, method: method.ref, policy, metadata, clientSignal: req.signal, requestedTimeoutMs: requested, clientKey };
     if (kind === "unary" || kind === "server_streaming") {
       const body = req.method === "GET" || req.method === "DELETE" ? {} : parseJsonBody(await readBodyLimited(req, policy.maxBodyBytes));
       const encoded = deps.codec.encode(method.input, bind(body));
@@ -87,9 +91,21 @@ export async function handleRpc(
     }
     return await streamResponse(req, reply.messages, method, deps, errOpts);
   } catch (e) {
-    const { status, body } = errorBody(e, errOpts);
-    return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
+    const { status, body, error } = errorBody(e, errOpts);
+    const headers: Record<string, string> = { ...JSON_HEADERS };
+    const retryAfter = retryAfterSeconds(error);
+    if (retryAfter !== undefined && (status === 429 || status === 503)) headers["retry-after"] = String(retryAfter);
+    return new Response(JSON.stringify(body), { status, headers });
   }
+}
+
+/** Retry-After from google.rpc.RetryInfo details ("0.25s") or pushback, rounded up to whole seconds. */
+function retryAfterSeconds(e: GatewayError): number | undefined {
+  for (const d of e.details) {
+    const delay = (d as { "@type"?: string; retryDelay?: string })["@type"]?.endsWith("google.rpc.RetryInfo") ? (d as { retryDelay?: string }).retryDelay : undefined;
+    if (delay && /^\d+(\.\d+)?s$/.test(delay)) return Math.max(1, Math.ceil(Number(delay.slice(0, -1))));
+  }
+  return undefined;
 }
 
 async function* single(m: Uint8Array): AsyncGenerator<Uint8Array> {

@@ -1,2 +1,3 @@
 export * from "./upstream-group.ts";
 export * from "./invoker.ts";
+export * from "./call-policy.ts";

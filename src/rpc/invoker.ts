@@ -4,6 +4,7 @@
 // client's signal is linked in and aborts the upstream call (RST_STREAM / TTHeader slot freed).
 import { Event, GatewayError, GrpcCode, Reason, type MethodRef } from "../core/index.ts";
 import type { StreamReply, UnaryReply } from "../upstream/index.ts";
+import type { RouteCallPolicy } from "./call-policy.ts";
 import type { UpstreamGroup } from "./upstream-group.ts";
 
 export type DisconnectPolicy = "continue" | "cancel";
@@ -14,6 +15,8 @@ export interface RoutePolicy {
   readonly onClientDisconnect: DisconnectPolicy;
   readonly idempotent: boolean;
   readonly maxBodyBytes: number;
+  /** Rate limit, bulkheads, breaker, retries, hedging (absent: one attempt, plus the never-sent retry). */
+  readonly calls?: RouteCallPolicy;
 }
 
 export interface InvokeOptions {
@@ -26,6 +29,8 @@ export interface InvokeOptions {
   /** Client-requested timeout (grpc-timeout / X-Sluice-Timeout), capped by policy.maxTimeoutMs. */
   readonly requestedTimeoutMs?: number;
   readonly maxReplyBytes?: number;
+  /** Identity for per-client rate limits (IP, or a JWT claim). */
+  readonly clientKey?: string;
 }
 
 export interface AfterDisconnect {
@@ -44,7 +49,15 @@ export class Invoker {
     const deadline = this.#deadline(o);
     this.stats.calls++;
     const signal = o.policy.onClientDisconnect === "cancel" ? o.clientSignal : undefined;
-    const p = o.group.unary(request, { method: o.method, metadata: o.metadata, deadline, signal, maxReplyBytes: o.maxReplyBytes });
+    const calls = o.policy.calls;
+    const base = { method: o.method, metadata: o.metadata, deadline, maxReplyBytes: o.maxReplyBytes };
+    const p = calls
+      ? calls.policy.execute(
+          (ctx) => o.group.unary(request, { ...base, signal: ctx.signal }, { excluded: ctx.excluded, markEndpoint: (k) => ctx.markEndpoint(k), transparentRetry: !calls.retries }),
+          signal,
+          { idempotent: o.policy.idempotent, deadlineAt: deadline, clientKey: o.clientKey },
+        )
+      : o.group.unary(request, { ...base, signal }, { transparentRetry: true });
     const client = o.clientSignal;
     if (client) {
       const report = (ok: boolean, code: string) => {

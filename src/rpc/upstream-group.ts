@@ -1,6 +1,9 @@
-// An upstream: its resolved endpoints, one pool per endpoint (keyed by resolved ip:port, never by
-// host name), endpoint choice, and the one transparent retry of a call that was never sent.
-import { Event, GatewayError, GrpcCode, Reason, toGatewayError } from "../core/index.ts";
+// An upstream: its resolved endpoints (from discovery), one pool per endpoint keyed by the resolved
+// ip:port (never by host name), a balancer picking among them with outlier ejection, warm-up of new
+// addresses, draining of removed ones, and the one transparent retry of a call that was never sent.
+import { createBalancer, type Balancer, type BalancerKind, type BalancerStats, type EndpointHandle, type OutlierOptions } from "../balancer/index.ts";
+import { Event, GatewayError, GrpcCode, toGatewayError } from "../core/index.ts";
+import type { ResolvedEndpoint, Resolver, ResolverStats } from "../discovery/index.ts";
 import { EndpointPool, type CallOptions, type Connection, type EndpointAddress, type PoolOptions, type PoolStats, type StreamReply, type UnaryReply } from "../upstream/index.ts";
 
 export interface UpstreamGroupOptions {
@@ -8,11 +11,20 @@ export interface UpstreamGroupOptions {
   readonly protocol: string;
   readonly createConnection: (address: EndpointAddress, id: number) => Connection;
   readonly pool: Omit<PoolOptions, "key" | "upstream" | "create">;
+  readonly balancer?: BalancerKind;
+  readonly outlier?: OutlierOptions | false;
+  /** Metadata key whose value is the consistent-hash key (ring_hash). */
+  readonly hashKey?: string;
+  /** Connections opened per endpoint before it takes traffic (and when an address appears). */
+  readonly warmupConnections?: number;
 }
 
-export interface EndpointEntry {
-  readonly address: EndpointAddress;
-  readonly weight: number;
+/** What the policies above hand each attempt: endpoints to avoid and where to record the one used. */
+export interface AttemptHints {
+  readonly excluded?: ReadonlySet<string>;
+  markEndpoint?(key: string): void;
+  /** Retry a never-sent failure once here (when no retry policy above will). */
+  readonly transparentRetry?: boolean;
 }
 
 export interface CallOutcome {
@@ -21,134 +33,185 @@ export interface CallOutcome {
   readonly error?: GatewayError;
 }
 
-export function endpointKey(a: EndpointAddress): string {
-  return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+interface PoolHandle extends EndpointHandle {
+  readonly pool: EndpointPool;
+  weight: number;
+}
+
+/** Errors that blame the endpoint (for outlier ejection); business and client errors don't. */
+function blamesEndpoint(e: GatewayError): "connect" | "call" | undefined {
+  if (e.reason === "upstream_connect_failed" || e.reason === "upstream_connect_timeout") return "connect";
+  if (e.biz) return undefined;
+  if (e.code === GrpcCode.UNAVAILABLE || e.code === GrpcCode.INTERNAL || e.code === GrpcCode.UNKNOWN || e.code === GrpcCode.DEADLINE_EXCEEDED) return "call";
+  return undefined;
 }
 
 export class UpstreamGroup {
   readonly name: string;
   readonly protocol: string;
-  /** Every finished attempt (for breakers, outlier ejection, metrics). */
+  /** Every finished attempt (for metrics). */
   readonly onOutcome = new Event<CallOutcome>();
   readonly #o: UpstreamGroupOptions;
-  #pools = new Map<string, EndpointPool>();
-  #weights = new Map<string, number>();
-  #order: EndpointPool[] = [];
-  #rr = 0;
+  readonly #balancer: Balancer<PoolHandle>;
+  #handles = new Map<string, PoolHandle>();
   #draining = new Set<EndpointPool>();
+  #resolver: Resolver | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #warming = new Set<Promise<unknown>>();
 
-  constructor(o: UpstreamGroupOptions, endpoints: readonly EndpointEntry[]) {
+  constructor(o: UpstreamGroupOptions, resolver?: Resolver) {
     this.name = o.name;
     this.protocol = o.protocol;
     this.#o = o;
-    this.setEndpoints(endpoints);
+    this.#balancer = createBalancer<PoolHandle>(o.balancer ?? "round_robin", { upstream: o.name, outlier: o.outlier });
+    if (resolver) {
+      this.#resolver = resolver;
+      this.#unsubscribe = resolver.onChange((eps) => this.setEndpoints(eps));
+      resolver.start();
+      this.setEndpoints(resolver.current());
+    }
   }
 
-  /** New addresses are used at once; removed ones drain (calls in flight finish). */
-  setEndpoints(endpoints: readonly EndpointEntry[]): void {
-    const next = new Map<string, EndpointPool>();
+  /** New addresses are warmed up and used at once; removed ones drain (calls in flight finish). */
+  setEndpoints(endpoints: readonly ResolvedEndpoint[]): void {
+    const next = new Map<string, PoolHandle>();
     for (const e of endpoints) {
-      const key = endpointKey(e.address);
-      this.#weights.set(key, e.weight);
-      const pool =
-        this.#pools.get(key) ??
-        new EndpointPool({ ...this.#o.pool, key, upstream: this.name, create: (id) => this.#o.createConnection(e.address, id) });
-      next.set(key, pool);
+      let h = this.#handles.get(e.key);
+      if (!h) {
+        const address = { host: e.address, port: e.port };
+        const pool = new EndpointPool({ ...this.#o.pool, key: e.key, upstream: this.name, create: (id) => this.#o.createConnection(address, id) });
+        pool.onConnectFailure.on(() => this.#balancer.recordFailure(e.key, "connect"));
+        h = { key: e.key, weight: e.weight, inflight: () => pool.inFlight, pool };
+        const warm = this.#o.warmupConnections ?? this.#o.pool.minConnections;
+        if (warm > 0) this.#track(pool.warmUp(warm));
+      }
+      h.weight = e.weight;
+      next.set(e.key, h);
     }
-    for (const [key, pool] of this.#pools) {
+    for (const [key, h] of this.#handles) {
       if (!next.has(key)) {
-        pool.drain();
-        this.#draining.add(pool);
+        h.pool.drain();
+        this.#draining.add(h.pool);
       }
     }
-    this.#pools = next;
-    this.#order = [];
-    // Weighted order: each pool appears weight times, interleaved (simple smooth RR stand-in).
-    for (const [key, pool] of next) for (let i = 0; i < (this.#weights.get(key) ?? 1); i++) this.#order.push(pool);
+    this.#handles = next;
+    this.#balancer.setEndpoints([...next.values()]);
   }
 
   get endpoints(): string[] {
-    return [...this.#pools.keys()];
+    return [...this.#handles.keys()];
   }
 
-  async warmUp(perEndpoint?: number): Promise<number> {
-    const counts = await Promise.all([...this.#pools.values()].map((p) => p.warmUp(perEndpoint)));
-    return counts.reduce((a, b) => a + b, 0);
+  /** Resolves when discovery has answered and every endpoint's warm-up connections are settled. */
+  async warmUp(): Promise<void> {
+    await this.#resolver?.ready();
+    while (this.#warming.size > 0) await Promise.allSettled([...this.#warming]);
   }
 
-  async unary(request: Uint8Array, options: CallOptions): Promise<UnaryReply> {
-    let tried: EndpointPool | undefined;
-    for (let attempt = 0; ; attempt++) {
-      const pool = this.#pick(tried);
+  /** One attempt (plus the transparent never-sent retry if asked): pick, acquire, call, release. */
+  async unary(request: Uint8Array, options: CallOptions, hints: AttemptHints = {}): Promise<UnaryReply> {
+    const tried = new Set(hints.excluded ?? []);
+    for (let n = 0; ; n++) {
+      const h = await this.#pick(options, tried);
+      hints.markEndpoint?.(h.key);
+      tried.add(h.key);
       let conn: Connection | undefined;
       try {
-        const c = pool.acquire();
+        const c = h.pool.acquire();
         conn = c instanceof Promise ? await c : c;
         const reply = await conn.unary(request, options);
-        this.onOutcome.emit({ upstream: this.name, endpoint: pool.key });
+        this.#balancer.recordSuccess(h.key);
+        this.onOutcome.emit({ upstream: this.name, endpoint: h.key });
         return reply;
       } catch (e) {
         const err = toGatewayError(e);
-        this.onOutcome.emit({ upstream: this.name, endpoint: pool.key, error: err });
-        // A call that never reached the wire is retried once, transparently, whatever its idempotency.
-        if (err.neverSent && attempt === 0 && !options.signal?.aborted) {
-          tried = pool;
-          continue;
-        }
-        throw withUpstream(err, this.name, pool.key);
+        const blame = blamesEndpoint(err);
+        if (blame === "call") this.#balancer.recordFailure(h.key, "call"); // connect failures come from the pool
+        this.onOutcome.emit({ upstream: this.name, endpoint: h.key, error: err });
+        if (err.neverSent && hints.transparentRetry && n === 0 && !options.signal?.aborted) continue;
+        throw withUpstream(err, this.name, h.key);
       } finally {
-        if (conn) pool.release(conn);
+        if (conn) h.pool.release(conn);
       }
     }
   }
 
-  /** Streaming calls: the never-sent retry applies only to the connection acquisition. */
   async stream(requests: AsyncIterable<Uint8Array>, options: CallOptions): Promise<StreamReply> {
-    const pool = this.#pick(undefined);
-    const c = pool.acquire();
+    const h = await this.#pick(options, new Set());
+    const c = h.pool.acquire();
     const conn = c instanceof Promise ? await c : c;
     const reply = conn.stream(requests, options);
     reply.metadata.then(
       () => {
-        pool.release(conn);
-        this.onOutcome.emit({ upstream: this.name, endpoint: pool.key });
+        h.pool.release(conn);
+        this.onOutcome.emit({ upstream: this.name, endpoint: h.key });
       },
       (e) => {
-        pool.release(conn);
-        this.onOutcome.emit({ upstream: this.name, endpoint: pool.key, error: toGatewayError(e) });
+        h.pool.release(conn);
+        this.onOutcome.emit({ upstream: this.name, endpoint: h.key, error: toGatewayError(e) });
       },
     );
     return reply;
   }
 
   drain(): void {
-    for (const p of this.#pools.values()) p.drain();
+    this.#unsubscribe?.();
+    this.#resolver?.stop();
+    for (const h of this.#handles.values()) h.pool.drain();
   }
 
   destroy(): void {
-    for (const p of [...this.#pools.values(), ...this.#draining]) p.destroy();
+    this.drain();
+    for (const h of this.#handles.values()) h.pool.destroy();
+    for (const p of this.#draining) p.destroy();
   }
 
-  stats(): { name: string; protocol: string; endpoints: PoolStats[]; draining: PoolStats[] } {
+  stats(): { name: string; protocol: string; balancer: BalancerStats; discovery?: ResolverStats; endpoints: PoolStats[]; draining: PoolStats[] } {
     for (const p of this.#draining) if (p.stats().details.length === 0) this.#draining.delete(p);
     return {
       name: this.name,
       protocol: this.protocol,
-      endpoints: [...this.#pools.values()].map((p) => p.stats()),
+      balancer: this.#balancer.stats(),
+      discovery: this.#resolver?.stats(),
+      endpoints: [...this.#handles.values()].map((h) => h.pool.stats()),
       draining: [...this.#draining].map((p) => p.stats()),
     };
   }
 
-  #pick(avoid: EndpointPool | undefined): EndpointPool {
-    const n = this.#order.length;
-    if (n === 0) {
-      throw new GatewayError({ code: GrpcCode.UNAVAILABLE, reason: Reason.noEndpoints, message: `upstream ${this.name} has no endpoints`, upstream: this.name });
+  #track(p: Promise<unknown>): void {
+    this.#warming.add(p);
+    void p.finally(() => this.#warming.delete(p));
+  }
+
+  /** Balancer pick, preferring endpoints not yet tried by this call; waits for a first endpoint list. */
+  async #pick(options: CallOptions, avoid: ReadonlySet<string>): Promise<PoolHandle> {
+    const hashKey = this.#o.hashKey ? options.metadata?.[this.#o.hashKey] : undefined;
+    const ctx = hashKey ? { hashKey } : undefined;
+    for (let wait = 0; ; wait++) {
+      const picker = this.#balancer.picker();
+      let r = picker.pick(ctx);
+      if (r.kind === "ok" && avoid.has(r.endpoint.key)) {
+        // Try a few more picks for a fresh endpoint; fall back to the repeat when none is left.
+        for (let i = 0; i < picker.endpoints.length * 2 && r.kind === "ok" && avoid.has(r.endpoint.key); i++) {
+          const again = picker.pick(hashKey ? { hashKey: `${hashKey}#${i}` } : undefined);
+          if (again.kind === "ok" && !avoid.has(again.endpoint.key)) r = again;
+        }
+      }
+      if (r.kind === "ok") return r.endpoint;
+      if (r.kind === "fail") throw r.error;
+      if (wait > 0) throw new GatewayError({ code: GrpcCode.UNAVAILABLE, reason: "no_endpoints", message: `upstream ${this.name} has no endpoints yet (discovery pending)`, upstream: this.name });
+      await new Promise<void>((resolve) => {
+        const off = this.#balancer.onPickerChange(() => {
+          off();
+          clearTimeout(t);
+          resolve();
+        });
+        const t = setTimeout(() => {
+          off();
+          resolve();
+        }, Math.max(1, (options.deadline ?? Date.now() + 1000) - Date.now()));
+      });
     }
-    for (let i = 0; i < n; i++) {
-      const p = this.#order[this.#rr++ % n]!;
-      if (p !== avoid || n === 1) return p;
-    }
-    return this.#order[0]!;
   }
 }
 

@@ -1,0 +1,2 @@
+export * from "./upstreams.ts";
+export * from "./routes.ts";

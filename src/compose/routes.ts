@@ -1,0 +1,71 @@
+// Config -> per-method route policy (deadline, disconnect policy, idempotency, body limit, resilience).
+import type { Config } from "../config/index.ts";
+import { createRouteCallPolicy, type RoutePolicy } from "../rpc/index.ts";
+import type { MethodInfo } from "../transcode/index.ts";
+import type { BuiltUpstream } from "./upstreams.ts";
+
+export function matchesService(pattern: string, service: string): boolean {
+  if (pattern === "*") return true;
+  if (pattern.endsWith(".*")) return service.startsWith(pattern.slice(0, -1));
+  return pattern === service;
+}
+
+export function matchesMethod(pattern: string, m: MethodInfo): boolean {
+  const full = `${m.ref.service}/${m.ref.method}`;
+  if (pattern === full) return true;
+  if (pattern.endsWith("/*")) return pattern.slice(0, -2) === m.ref.service;
+  return !pattern.includes("/") && matchesService(pattern, m.ref.service);
+}
+
+export interface MethodTarget {
+  readonly upstream: BuiltUpstream;
+  readonly policy: RoutePolicy;
+  /** Where the rate-limit key comes from: "ip" or "header:<name>". */
+  readonly rateLimitKey: string | undefined;
+}
+
+/** Resolves (once per method) the upstream and policy serving a method; undefined if none does. */
+export function createTargetResolver(config: Config, upstreams: ReadonlyMap<string, BuiltUpstream>): (m: MethodInfo) => MethodTarget | undefined {
+  const cache = new Map<string, MethodTarget | null>();
+  return (m) => {
+    let t = cache.get(m.ref.path);
+    if (t !== undefined) return t ?? undefined;
+    const svc = config.services.find((s) => matchesService(s.match, m.ref.service));
+    const upstream = svc ? upstreams.get(svc.upstream) : undefined;
+    const route = config.routes.find((r) => matchesMethod(r.method, m));
+    if (!upstream) {
+      cache.set(m.ref.path, null);
+      return undefined;
+    }
+    const idempotent = route?.idempotent ?? false;
+    const needsPolicy = upstream.resilience.breaker || upstream.resilience.bulkhead || route?.retry || route?.hedge || route?.maxConcurrent || route?.rateLimit;
+    const calls = needsPolicy
+      ? createRouteCallPolicy(
+          {
+            name: `${m.ref.service}/${m.ref.method}`,
+            retry: route?.retry && { maxAttempts: route.retry.maxAttempts, initialBackoffMs: route.retry.initialBackoff, maxBackoffMs: route.retry.maxBackoff, retryableCodes: route.retry.codes },
+            hedge: route?.hedge && { delayMs: route.hedge.delay, percentile: route.hedge.percentile, maxHedges: route.hedge.maxHedges },
+            maxConcurrent: route?.maxConcurrent,
+            queueSize: route?.queueSize,
+            queueTimeoutMs: route?.queueTimeout,
+            rateLimit: route?.rateLimit && { ratePerSec: route.rateLimit.ratePerSec, burst: route.rateLimit.burst ?? Math.max(1, Math.ceil(route.rateLimit.ratePerSec)) },
+          },
+          upstream.resilience,
+        )
+      : undefined;
+    t = {
+      upstream,
+      rateLimitKey: route?.rateLimit?.key,
+      policy: {
+        timeoutMs: route?.timeout ?? config.defaults.timeout,
+        maxTimeoutMs: route?.maxTimeout ?? config.defaults.maxTimeout,
+        onClientDisconnect: route?.onClientDisconnect ?? config.defaults.onClientDisconnect,
+        idempotent,
+        maxBodyBytes: route?.maxBodyBytes ?? config.limits.maxBodyBytes,
+        calls,
+      },
+    };
+    cache.set(m.ref.path, t);
+    return t;
+  };
+}

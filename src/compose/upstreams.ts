@@ -1,0 +1,104 @@
+// Config -> upstream groups: discovery (static or DNS), connection factory per protocol, pools,
+// balancer and the per-upstream resilience parts (breaker, retry budget, bulkhead).
+import type { UpstreamConfig } from "../config/index.ts";
+import { createStaticResolver, DnsResolver, type LookupFn, type Resolver } from "../discovery/index.ts";
+import { createUpstreamResilience, UpstreamGroup, type UpstreamResilience } from "../rpc/index.ts";
+import type { Runtime } from "../runtime/index.ts";
+import { createGrpcConnection, type Connection, type EndpointAddress } from "../upstream/index.ts";
+
+export interface BuiltUpstream {
+  readonly group: UpstreamGroup;
+  readonly resilience: UpstreamResilience;
+}
+
+export interface UpstreamFactories {
+  readonly runtime: Runtime;
+  /** DNS lookup; defaults to the runtime's resolver (tests inject their own). */
+  readonly lookup?: LookupFn;
+  /** Extra protocols (TTHeader) register here: protocol key -> connection factory. */
+  readonly protocols?: Readonly<Record<string, (u: UpstreamConfig, rt: Runtime) => (a: EndpointAddress, id: number) => Connection>>;
+}
+
+export function protocolKey(u: UpstreamConfig): string {
+  return u.protocol === "grpc" ? "grpc" : `ttheader-${u.mode}`;
+}
+
+function grpcFactory(u: UpstreamConfig, rt: Runtime): (a: EndpointAddress, id: number) => Connection {
+  return (address, id) =>
+    createGrpcConnection({
+      id,
+      address,
+      openH2Session: rt.openH2Session,
+      tls: u.tls ? { servername: u.tls.servername, ca: u.tls.ca, rejectUnauthorized: !u.tls.insecureSkipVerify } : undefined,
+      connectTimeoutMs: u.connectTimeout,
+      maxMessageBytes: u.maxMessageBytes,
+      maxAgeMs: u.maxAge,
+      keepalive: { intervalMs: u.keepalive.interval, timeoutMs: u.keepalive.timeout, onlyWithCalls: u.keepalive.onlyWithCalls },
+    });
+}
+
+function resolverFor(u: UpstreamConfig, lookup: LookupFn): Resolver {
+  if (u.dns) {
+    return new DnsResolver({ host: u.dns.host, port: u.dns.port, lookup, refreshMs: u.dns.refreshInterval, minRefreshMs: u.dns.minRefreshInterval });
+  }
+  return createStaticResolver(
+    u.endpoints.map((e) => (typeof e === "string" ? e : { address: e.address, weight: e.weight })),
+    { lookup, name: `static:${u.name}` },
+  );
+}
+
+export function buildUpstream(u: UpstreamConfig, f: UpstreamFactories): BuiltUpstream {
+  const key = protocolKey(u);
+  const factory = key === "grpc" ? grpcFactory : f.protocols?.[key];
+  if (!factory) throw new Error(`upstream ${u.name}: protocol ${key} is not available`);
+  const ttMux = key === "ttheader-mux";
+  const pingpong = key === "ttheader-pool";
+  const pool = {
+    // Mux: a small fixed set of connections per endpoint, opened up front.
+    minConnections: ttMux ? Math.max(u.pool.minConnections, u.muxConnections) : u.pool.minConnections,
+    maxConnections: ttMux ? u.muxConnections : u.pool.maxConnections,
+    maxConcurrentPerConnection: pingpong ? 1 : u.pool.maxConcurrentPerConnection,
+    idleTimeoutMs: u.pool.idleTimeout,
+    maxIdle: u.pool.maxIdle,
+    queueSize: u.pool.queueSize,
+    queueTimeoutMs: u.pool.queueTimeout,
+  };
+  const o = u.outlier;
+  const outlier =
+    o === false
+      ? (false as const)
+      : {
+          consecutiveConnectFailures: o.consecutiveConnectFailures,
+          failureRateThreshold: o.failureRateThreshold,
+          failureRateMinRequests: o.minSamples,
+          failureRateWindowMs: o.window,
+          baseEjectionMs: o.baseEjection,
+          maxEjectionMs: o.maxEjection,
+          maxEjectionPercent: o.maxEjectionPercent,
+        };
+  const group = new UpstreamGroup(
+    {
+      name: u.name,
+      protocol: key,
+      createConnection: factory(u, f.runtime),
+      pool,
+      balancer: u.balancer,
+      outlier: stripUndefined(outlier),
+      hashKey: u.hashHeader,
+      warmupConnections: u.warmup ?? pool.minConnections,
+    },
+    resolverFor(u, f.lookup ?? f.runtime.resolveDns),
+  );
+  const resilience = createUpstreamResilience({
+    name: u.name,
+    breaker: u.breaker === false ? undefined : { threshold: u.breaker.threshold, minSamples: u.breaker.minSamples, windowMs: u.breaker.window, cooldownMs: u.breaker.cooldown, halfOpenProbes: u.breaker.halfOpenProbes },
+    retryBudget: u.retryBudget,
+    maxConcurrent: u.maxConcurrent || undefined,
+  });
+  return { group, resilience };
+}
+
+function stripUndefined<T>(o: T): T {
+  if (typeof o !== "object" || o === null) return o;
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
