@@ -1,7 +1,7 @@
 // Connections to one resolved endpoint (ip:port): min/max connections, per-connection concurrency,
 // LIFO reuse of idle connections, idle timeout, warm-up, a bounded wait queue, and replacement of
 // connections that drain (GOAWAY, crrst, max age). Design after undici's Pool and Kitex's long pool.
-import { Event, GatewayError, GrpcCode, Reason } from "../core/index.ts";
+import { backoffDelay, Event, GatewayError, GrpcCode, Reason, type BackoffOptions } from "../core/index.ts";
 import type { Connection, ConnectionState } from "./types.ts";
 
 export interface PoolOptions {
@@ -20,7 +20,16 @@ export interface PoolOptions {
   readonly maxIdle: number;
   readonly queueSize: number;
   readonly queueTimeoutMs: number;
+  /** Delay before re-opening minConnections after connect failures (default RECONNECT_BACKOFF). */
+  readonly reconnectBackoff?: BackoffOptions;
 }
+
+/**
+ * Re-opening kept connections after connect failures backs off (grpc/doc/connection-backoff.md:
+ * multiplier 1.6, jitter 0.2; a shorter start and cap here because calls fail over to other endpoints).
+ * Without it a dead endpoint with minConnections > 0 was re-dialled in a tight loop (thousands per second).
+ */
+export const RECONNECT_BACKOFF: BackoffOptions = { initialMs: 100, maxMs: 10_000, multiplier: 1.6, jitter: 0.2 };
 
 export interface PoolStats {
   readonly key: string;
@@ -50,6 +59,9 @@ export class EndpointPool {
   #connectFailures = 0;
   #closed = false;
   #sweeper: ReturnType<typeof setInterval> | undefined;
+  /** Connect failures in a row (reset by a successful connect); drives the reconnect back-off. */
+  #failStreak = 0;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(o: PoolOptions) {
     this.#o = o;
@@ -69,7 +81,9 @@ export class EndpointPool {
   /** Opens connections up to n (default minConnections); resolves when they are ready or failed. */
   async warmUp(n = this.#o.minConnections): Promise<number> {
     const opening: Promise<void>[] = [];
-    while (this.#live() + opening.length < Math.min(n, this.#o.maxConnections)) opening.push(this.#open().ready);
+    // #open() counts in #live() at once (state "connecting"), so compare #live() alone.
+    const target = Math.min(n, this.#o.maxConnections);
+    for (let i = 0; i < target && this.#live() < target; i++) opening.push(this.#open().ready);
     const results = await Promise.allSettled(opening);
     return results.filter((r) => r.status === "fulfilled").length;
   }
@@ -118,6 +132,7 @@ export class EndpointPool {
   drain(): void {
     this.#closed = true;
     if (this.#sweeper) clearInterval(this.#sweeper);
+    clearTimeout(this.#reconnectTimer);
     for (const w of this.#waiters.splice(0)) {
       clearTimeout(w.timer);
       w.reject(this.#closedError());
@@ -177,29 +192,52 @@ export class EndpointPool {
     const conn = this.#o.create(nextId++);
     this.#opened++;
     this.#conns.push(conn);
+    let connected = false;
     conn.onStateChange((s) => {
       if (s === "closed") this.#conns = this.#conns.filter((c) => c !== conn);
       if (s === "ready") this.#serveWaiters();
       // A draining or closed connection is replaced so the pool keeps its minimum (and waiters get served).
-      if ((s === "draining" || s === "closed") && !this.#closed) this.#replenish();
+      // A failed connect is handled below, after the failure streak is counted.
+      if ((s === "draining" || s === "closed") && connected && !this.#closed) this.#replenish();
     });
-    conn.ready.catch((e) => {
-      this.#connectFailures++;
-      this.onConnectFailure.emit(e as GatewayError);
-      // Waiters can't be served by this one; fail them fast rather than letting them time out.
-      if (this.#live() === 0) {
-        for (const w of this.#waiters.splice(0)) {
-          clearTimeout(w.timer);
-          w.reject(e);
+    conn.ready.then(
+      () => {
+        connected = true;
+        this.#failStreak = 0;
+      },
+      (e: unknown) => {
+        this.#failStreak++;
+        this.#connectFailures++;
+        this.onConnectFailure.emit(e as GatewayError);
+        // Waiters can't be served by this one; fail them fast rather than letting them time out.
+        if (this.#live() === 0) {
+          for (const w of this.#waiters.splice(0)) {
+            clearTimeout(w.timer);
+            w.reject(e);
+          }
         }
-      }
-    });
+        if (!this.#closed) this.#replenish();
+      },
+    );
     return conn;
   }
 
   #replenish(): void {
-    const wanted = Math.max(this.#o.minConnections, this.#waiters.length > 0 ? 1 : 0);
-    if (this.#live() < wanted && this.#live() < this.#o.maxConnections) this.#open();
+    if (this.#failStreak > 0) {
+      if (this.#reconnectTimer !== undefined) return;
+      this.#reconnectTimer = setTimeout(() => {
+        this.#reconnectTimer = undefined;
+        if (!this.#closed) this.#openWanted();
+      }, backoffDelay(this.#failStreak - 1, this.#o.reconnectBackoff ?? RECONNECT_BACKOFF));
+      (this.#reconnectTimer as { unref?: () => void }).unref?.();
+      return;
+    }
+    this.#openWanted();
+  }
+
+  #openWanted(): void {
+    const wanted = Math.min(Math.max(this.#o.minConnections, this.#waiters.length > 0 ? 1 : 0), this.#o.maxConnections);
+    for (let i = 0; i < wanted && this.#live() < wanted; i++) this.#open();
   }
 
   #serveWaiters(): void {

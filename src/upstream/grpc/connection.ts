@@ -50,6 +50,7 @@ class GrpcConnection implements Connection {
   #timers: ReturnType<typeof setTimeout>[] = [];
 
   constructor(o: GrpcConnectionOptions) {
+    const settings = deferred();
     this.id = o.id;
     this.endpoint = `${o.address.host.includes(":") ? `[${o.address.host}]` : o.address.host}:${o.address.port}`;
     const scheme = o.tls ? "https" : "http";
@@ -62,8 +63,11 @@ class GrpcConnection implements Connection {
           this.#goawayLast = last;
           this.#setState("draining");
         },
-        close: () => this.#setState("closed"),
-        remoteSettings: () => {},
+        close: (err) => {
+          settings.reject(err ?? new Error(`connection to ${this.endpoint} closed before the server's SETTINGS`));
+          this.#setState("closed");
+        },
+        remoteSettings: () => settings.resolve(),
       },
     });
     this.#session.unref();
@@ -76,12 +80,29 @@ class GrpcConnection implements Connection {
       maxMessageBytes: o.maxMessageBytes,
       goawayLastStreamId: () => this.#goawayLast,
     };
-    this.ready = this.#session.ready.then(
+    // Ready means the server spoke: its SETTINGS arrived (as grpc-js's subchannel connector waits for
+    // 'remoteSettings'), not merely that TCP connected; a proxy or a server that accepts but never answers
+    // must fail within connectTimeoutMs rather than swallow calls. This also makes capacity
+    // (MAX_CONCURRENT_STREAMS) known before the first call.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      if (!o.connectTimeoutMs) return;
+      timer = setTimeout(() => {
+        const e = new Error(`no HTTP/2 SETTINGS from ${this.endpoint} within ${o.connectTimeoutMs} ms`);
+        e.name = "ConnectTimeoutError";
+        reject(e);
+        this.#session.destroy(e);
+      }, o.connectTimeoutMs);
+    });
+    timedOut.catch(() => {});
+    this.ready = Promise.race([Promise.all([this.#session.ready, settings.promise]), timedOut]).then(
       () => {
+        clearTimeout(timer);
         if (this.#state === "connecting") this.#setState("ready");
         this.#startTimers(o);
       },
       (e) => {
+        clearTimeout(timer);
         this.#setState("closed");
         throw connectError(this.endpoint, e);
       },
@@ -189,4 +210,15 @@ class GrpcConnection implements Connection {
       this.#timers[1] = t;
     }
   }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
 }
