@@ -72,6 +72,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     });
     const target = targets[rr++ % targets.length]!;
     const establish = async () => {
+      if (client.destroyed) return; // the caller gave up while queued
       if (o.establishMs) await new Promise((r) => setTimeout(r, o.establishMs));
       if (client.destroyed) return;
       upstream = net.connect(target.port, target.host);

@@ -4,7 +4,7 @@ import { AsyncQueue, GatewayError, GrpcCode, Reason } from "../../core/index.ts"
 import { EnvelopeDecoder, encodeEnvelope, encodeGrpcTimeout, headerValue, readStatus, type GrpcStatus } from "../../protocol/grpc/index.ts";
 import { waitForDrain, type H2Session, type H2Stream } from "../../runtime/index.ts";
 import type { CallOptions, StreamReply, UnaryReply } from "../types.ts";
-import { cancelledError, deadlineError, H2_CANCEL, notSentError, streamResetError } from "./call-errors.ts";
+import { cancelledError, connectionLostError, deadlineError, H2_CANCEL, notSentError, streamResetError } from "./call-errors.ts";
 
 /** Request headers never taken from forwarded metadata (we set them, or they are connection-specific). */
 const RESERVED = new Set(["content-type", "te", "grpc-timeout", "user-agent", "host", "connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "grpc-encoding", "grpc-accept-encoding"]);
@@ -157,6 +157,12 @@ export function startCall(
       }
       if (!sawResponse && stream.id === undefined) {
         return finish(notSentError(ctx.endpoint, "stream was never opened"));
+      }
+      // A dropped connection closes its streams with a synthesized CANCEL (Node and Bun do; grpc-js
+      // subchannel-call.ts reports UNAVAILABLE "Connection dropped" for the same reason). The upstream went
+      // away: that is UNAVAILABLE (retryable, blames the endpoint), not a cancellation (HTTP 499).
+      if (ctx.session.closed && (stream.rstCode === H2_CANCEL || stream.rstCode === undefined)) {
+        return finish(connectionLostError(ctx.endpoint));
       }
       finish(streamResetError(ctx.endpoint, stream.rstCode, sawResponse));
     });

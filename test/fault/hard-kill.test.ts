@@ -1,0 +1,74 @@
+// Issue 4: one of three backend processes killed with SIGKILL under load. The kernel resets its sockets:
+// calls in flight on it are lost (they were sent: a non-idempotent call can't be retried, an idempotent one
+// with a retry policy is); calls that would go to it afterwards fail to connect (never sent) and are retried
+// on another endpoint; outlier ejection takes it out of rotation. The failures are counted and bounded by
+// what was in flight on the dead backend.
+import { afterAll, describe, expect, test } from "bun:test";
+import type { Gateway } from "../../src/gateway.ts";
+import { adminUpstream, countAttemptErrors, startFaultGateway, type RouteInput } from "../helpers/fault-gateway.ts";
+import { sleepMs, startLoad } from "../helpers/fault-load.ts";
+import { killAllBackends, spawnBackend } from "../helpers/fault-process.ts";
+
+const CONCURRENCY = 24;
+const cleanup: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanup) await c();
+  killAllBackends();
+});
+
+async function killUnderLoad(routes: RouteInput[], retryBudget?: { maxTokens: number; tokenRatio: number }) {
+  const backends = await Promise.all([spawnBackend(), spawnBackend(), spawnBackend()]);
+  const gw: Gateway = await startFaultGateway({
+    upstream: { name: "demo", endpoints: backends.map((b) => `127.0.0.1:${b.port}`), pool: { minConnections: 1 }, outlier: { baseEjection: "10s" }, retryBudget },
+    routes,
+  });
+  cleanup.push(async () => {
+    await gw.stop();
+    await Promise.all(backends.map((b) => b.kill()));
+  });
+  const attemptErrors = countAttemptErrors(gw, "demo");
+  const load = startLoad({ url: `${gw.url}/demo.v1.EchoService/Echo`, body: (i) => ({ text: `k${i}`, delayMs: 30 }), concurrency: CONCURRENCY });
+  await sleepMs(400);
+  const victim = backends[0]!;
+  const killedAt = Date.now();
+  await victim.kill();
+  await sleepMs(1_000);
+  const r = await load.stop();
+  const view = await adminUpstream(gw, "demo");
+  const dead = view.balancer.endpoints.find((e) => e.key === `127.0.0.1:${victim.port}`)!;
+  const lastFailureAfterKill = Math.max(0, ...r.outcomes.filter((o) => o.status !== 200).map((o) => o.at + o.ms - killedAt));
+  return { r, attemptErrors, dead, lastFailureAfterKill, budget: view.retryBudget };
+}
+
+describe("SIGKILL of one of three backend processes under load", () => {
+  test("non-idempotent calls: only the calls in flight on the dead backend fail; the rest are retried or rerouted", async () => {
+    const { r, attemptErrors, dead, lastFailureAfterKill } = await killUnderLoad([]);
+    console.log(
+      `hard kill/non-idempotent: ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.failures)} (last failure ${Math.round(lastFailureAfterKill)} ms after the kill); ` +
+        `failed attempts ${JSON.stringify(attemptErrors)}; dead endpoint ejected=${dead.ejected} after ${dead.ejections} ejection(s)`,
+    );
+    expect(r.failed).toBeLessThanOrEqual(CONCURRENCY); // bounded by the calls in flight at the kill
+    for (const k of Object.keys(r.failures)) expect(k).toBe("503 upstream_connection_closed"); // sent and lost, never a never-sent one
+    expect(attemptErrors.upstream_connect_failed ?? 0).toBeGreaterThan(0); // never-sent attempts happened and were absorbed
+    expect(dead.ejected).toBe(true);
+    expect(r.ok).toBeGreaterThan(200);
+  }, 20_000);
+
+  const retryRoute: RouteInput = { method: "demo.v1.EchoService/Echo", idempotent: true, retry: { maxAttempts: 3, initialBackoff: "10ms" } };
+
+  test("idempotent calls with retries and a retry budget of 100 tokens: zero failures", async () => {
+    const { r, attemptErrors, dead } = await killUnderLoad([retryRoute], { maxTokens: 100, tokenRatio: 0.1 });
+    console.log(`hard kill/idempotent+retry, budget 100: ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.failures)}; failed attempts retried ${JSON.stringify(attemptErrors)}; ejected=${dead.ejected}`);
+    expect(r.failed).toBe(0);
+    expect(dead.ejected).toBe(true);
+    expect(attemptErrors.upstream_connection_closed ?? 0).toBeGreaterThan(0); // lost in flight, then retried
+  }, 20_000);
+
+  test("idempotent calls with the default budget (10 tokens): the budget stops retrying after ~4 losses at once", async () => {
+    const { r, attemptErrors, budget } = await killUnderLoad([retryRoute]);
+    console.log(`hard kill/idempotent+retry, default budget: ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.failures)}; failed attempts ${JSON.stringify(attemptErrors)}; budget ${JSON.stringify(budget)}`);
+    expect(r.failed).toBeLessThanOrEqual(CONCURRENCY);
+    // Every client-visible failure is one the budget refused to retry (A6: retries only while tokens > max/2).
+    if (r.failed > 0) expect(budget.throttled).toBeGreaterThanOrEqual(r.failed);
+  }, 20_000);
+});
