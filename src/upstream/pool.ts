@@ -61,6 +61,8 @@ export class EndpointPool {
   #sweeper: ReturnType<typeof setInterval> | undefined;
   /** Connect failures in a row (reset by a successful connect); drives the reconnect back-off. */
   #failStreak = 0;
+  /** Callers waiting for a connecting connection, per connection (at most its capacity). */
+  #promised = new Map<Connection, number>();
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(o: PoolOptions) {
@@ -78,14 +80,24 @@ export class EndpointPool {
     return n;
   }
 
-  /** Opens connections up to n (default minConnections); resolves when they are ready or failed. */
+  /**
+   * Opens connections until n are live (default minConnections), one at a time: each dial gets the whole
+   * connect timeout (a backend that accepts slowly times out the later dials of a burst, which is what
+   * warm-up is there to avoid), and a failure ends the warm-up (re-dialling with back-off takes over) so
+   * a dead endpoint costs at most one connect timeout. Resolves with the number opened.
+   */
   async warmUp(n = this.#o.minConnections): Promise<number> {
-    const opening: Promise<void>[] = [];
-    // #open() counts in #live() at once (state "connecting"), so compare #live() alone.
     const target = Math.min(n, this.#o.maxConnections);
-    for (let i = 0; i < target && this.#live() < target; i++) opening.push(this.#open().ready);
-    const results = await Promise.allSettled(opening);
-    return results.filter((r) => r.status === "fulfilled").length;
+    let opened = 0;
+    for (let i = 0; i < target && this.#live() < target && !this.#closed; i++) {
+      try {
+        await this.#open().ready;
+        opened++;
+      } catch {
+        break;
+      }
+    }
+    return opened;
   }
 
   /** A connection with room for one more call; the caller must call release(conn) after. */
@@ -93,13 +105,11 @@ export class EndpointPool {
     if (this.#closed) return Promise.reject(this.#closedError());
     const c = this.#pick();
     if (c) return c;
-    if (this.#live() < this.#o.maxConnections) {
-      const conn = this.#open();
-      return conn.ready.then(() => {
-        if (conn.state === "ready" && conn.active < this.#cap(conn)) return conn;
-        return this.acquire();
-      });
-    }
+    // A connection still connecting takes as many calls as it will have room for: a burst (cold start, or
+    // every connection drained by GOAWAY at once) waits for it rather than dialling one connection per
+    // waiting call (that dial storm made 60 connections to one endpoint, and GOAWAYs arrive all together).
+    const pending = this.#connectingWithRoom() ?? (this.#live() < this.#o.maxConnections ? this.#open() : undefined);
+    if (pending) return this.#whenReady(pending);
     if (this.#waiters.length >= this.#o.queueSize) {
       return Promise.reject(this.#exhausted(`queue of ${this.#o.queueSize} is full`));
     }
@@ -114,6 +124,31 @@ export class EndpointPool {
       };
       this.#waiters.push(w);
     });
+  }
+
+  #connectingWithRoom(): Connection | undefined {
+    for (const c of this.#conns) if (c.state === "connecting" && (this.#promised.get(c) ?? 0) < this.#cap(c)) return c;
+    return undefined;
+  }
+
+  #whenReady(conn: Connection): Promise<Connection> {
+    this.#promised.set(conn, (this.#promised.get(conn) ?? 0) + 1);
+    const settle = () => {
+      const n = (this.#promised.get(conn) ?? 1) - 1;
+      if (n > 0) this.#promised.set(conn, n);
+      else this.#promised.delete(conn);
+    };
+    return conn.ready.then(
+      () => {
+        settle();
+        if (conn.state === "ready" && conn.active < this.#cap(conn)) return conn;
+        return this.acquire();
+      },
+      (e: unknown) => {
+        settle();
+        throw e;
+      },
+    );
   }
 
   release(conn: Connection): void {
