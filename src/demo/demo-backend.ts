@@ -28,8 +28,10 @@ export function demoDescriptorPath(): string {
 
 export async function startDemoBackend(o: DemoBackendOptions): Promise<DemoBackend> {
   const registry = registryFromDescriptorSets([await o.runtime.readFile(o.descriptorPath)]);
-  const echoStats: EchoStats = { echoCompleted: 0, echoCancelled: 0 };
-  const marketStats: MarketStats = { ordersPlaced: 0, ordersCancelled: 0 };
+  // One object for both services: Object.assign below used to copy the market counters once, so
+  // stats.ordersPlaced/ordersCancelled never moved.
+  const echoStats: EchoStats & MarketStats = { echoCompleted: 0, echoCancelled: 0, ordersPlaced: 0, ordersCancelled: 0 };
+  const marketStats: MarketStats = echoStats;
   const handlers = { ...echoHandlers(echoStats), ...marketHandlers({ orderLatencyMs: o.orderLatencyMs ?? 300 }, marketStats) };
   const grpc = await serveGrpc({ serveH2: o.runtime.serveH2, hostname: o.host ?? "127.0.0.1", port: o.grpcPort ?? 0, service: { registry, handlers } });
   const stats = Object.assign(echoStats, marketStats, { grpc: grpc.stats });

@@ -1,0 +1,76 @@
+// Issue 4: GET /admin/upstreams shows, per endpoint, connections (ready / connecting / idle / draining, and
+// each connection's calls in flight), calls in flight and queued in the pool, and the balancer's ejection
+// state, plus breaker and retry budget. Driven into each state with real calls.
+import { afterAll, expect, test } from "bun:test";
+import net from "node:net";
+import type { DemoBackend } from "../../src/demo/demo-backend.ts";
+import type { Gateway } from "../../src/gateway.ts";
+import { adminUpstream, startBackend, startFaultGateway } from "../helpers/fault-gateway.ts";
+import { call, waitFor } from "../helpers/fault-load.ts";
+
+let gw: Gateway | undefined;
+let backend: DemoBackend | undefined;
+afterAll(async () => {
+  await gw?.stop();
+  backend?.kill();
+});
+
+test("admin view: idle, in flight, queued, draining connections and an ejected endpoint", async () => {
+  backend = await startBackend();
+  const live = `127.0.0.1:${backend.grpcPort}`;
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const dead = `127.0.0.1:${(s.address() as net.AddressInfo).port}`;
+  await new Promise((r) => s.close(r));
+  gw = await startFaultGateway({
+    upstream: {
+      name: "demo",
+      endpoints: [live, dead],
+      outlier: { consecutiveConnectFailures: 1, baseEjection: "30s" },
+      pool: { minConnections: 1, maxConnections: 1, maxConcurrentPerConnection: 2, queueSize: 10, queueTimeout: "5s" },
+    },
+  });
+  const url = `${gw.url}/demo.v1.EchoService/Echo`;
+
+  // Idle: warm-up opened one connection to the live endpoint; the dead one failed to connect and is ejected.
+  const idle = await adminUpstream(gw, "demo");
+  const livePool = () => idle.endpoints.find((e) => e.key === live)!;
+  expect(livePool().connections).toEqual({ ready: 1, connecting: 0, draining: 0, idle: 1 });
+  expect(livePool().inFlight).toBe(0);
+  expect(idle.balancer.endpoints.find((e) => e.key === dead)).toMatchObject({ ejected: true, pickable: false, lastEjectionReason: "consecutive_connect_failures" });
+  expect(idle.balancer.endpoints.find((e) => e.key === live)).toMatchObject({ ejected: false, pickable: true });
+  expect(idle.endpoints.find((e) => e.key === dead)!.connectFailures).toBeGreaterThanOrEqual(1);
+  expect(idle.breaker?.state).toBe("closed");
+  expect(idle.retryBudget.maxTokens).toBe(10);
+
+  // Busy: four slow calls on one connection that takes two at a time: 2 in flight, 2 queued in the pool.
+  const calls = [1, 2, 3, 4].map((i) => call(url, { text: `slow${i}`, delayMs: 500 }));
+  const busy = await waitFor(async () => {
+    const v = await adminUpstream(gw!, "demo");
+    const p = v.endpoints.find((e) => e.key === live)!;
+    return p.inFlight === 2 && p.queued === 2 ? v : undefined;
+  }, 2_000, 10);
+  expect(busy).toBeDefined();
+  const bp = busy!.endpoints.find((e) => e.key === live)!;
+  expect(bp.connections).toMatchObject({ ready: 1, idle: 0, draining: 0 });
+  expect(bp.details).toHaveLength(1);
+  expect(bp.details[0]).toMatchObject({ state: "ready", active: 2 });
+  expect(busy!.balancer.endpoints.find((e) => e.key === live)!.inflight).toBe(2);
+
+  // Draining: the backend stops gracefully (GOAWAY) while calls are in flight.
+  const stopped = backend.stop();
+  const draining = await waitFor(async () => {
+    const p = (await adminUpstream(gw!, "demo")).endpoints.find((e) => e.key === live)!;
+    return p.connections.draining === 1 ? p : undefined;
+  }, 2_000, 10);
+  expect(draining).toBeDefined();
+  expect(draining!.details.find((d) => d.state === "draining")!.active).toBeGreaterThanOrEqual(1);
+  const results = await Promise.all(calls);
+  await stopped;
+  console.log(
+    `admin: idle ${JSON.stringify(livePool().connections)}; busy inFlight=${bp.inFlight} queued=${bp.queued}; draining ${JSON.stringify(draining!.connections)}; ` +
+      `dead endpoint ${JSON.stringify(idle.balancer.endpoints.find((e) => e.key === dead))}; call results ${results.map((r) => r.status).join(",")}`,
+  );
+  // The two in flight at the GOAWAY finished on the old connection.
+  expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(2);
+}, 15_000);
