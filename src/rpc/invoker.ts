@@ -2,7 +2,7 @@
 // The client's HTTP connection never implicitly aborts a call: with "continue" (the default) the
 // call runs to completion or to its own deadline and its result is discarded; with "cancel" the
 // client's signal is linked in and aborts the upstream call (RST_STREAM / TTHeader slot freed).
-import { Event, GatewayError, GrpcCode, Reason, type MethodRef } from "../core/index.ts";
+import { Event, GatewayError, GrpcCode, Reason, toGatewayError, type MethodRef } from "../core/index.ts";
 import type { StreamReply, UnaryReply } from "../upstream/index.ts";
 import type { RouteCallPolicy } from "./call-policy.ts";
 import type { UpstreamGroup } from "./upstream-group.ts";
@@ -52,11 +52,15 @@ export class Invoker {
     const calls = o.policy.calls;
     const base = { method: o.method, metadata: o.metadata, deadline, maxReplyBytes: o.maxReplyBytes };
     const p = calls
-      ? calls.policy.execute(
-          (ctx) => o.group.unary(request, { ...base, signal: ctx.signal }, { excluded: ctx.excluded, markEndpoint: (k) => ctx.markEndpoint(k), transparentRetry: !calls.retries }),
-          signal,
-          { idempotent: o.policy.idempotent, deadlineAt: deadline, clientKey: o.clientKey },
-        )
+      ? calls.policy
+          .execute(
+            (ctx) => o.group.unary(request, { ...base, signal: ctx.signal }, { excluded: ctx.excluded, markEndpoint: (k) => ctx.markEndpoint(k), transparentRetry: !calls.retries }),
+            signal,
+            { idempotent: o.policy.idempotent, deadlineAt: deadline, clientKey: o.clientKey },
+          )
+          .catch((e: unknown) => {
+            throw namingUpstream(toGatewayError(e), o.group.name);
+          })
       : o.group.unary(request, { ...base, signal }, { transparentRetry: true });
     const client = o.clientSignal;
     if (client) {
@@ -90,4 +94,16 @@ export class Invoker {
     const ms = Math.min(requested ?? o.policy.timeoutMs, o.policy.maxTimeoutMs);
     return Date.now() + ms;
   }
+}
+
+/**
+ * Local refusals from the policies (open circuit, bulkhead, rate limit) carry the policy's name
+ * ("upstream demo", "route pkg.Svc/M") in `upstream`; the error body's "upstream" is the upstream's name.
+ */
+function namingUpstream(err: GatewayError, upstream: string): GatewayError {
+  if (err.upstream === upstream) return err;
+  return new GatewayError({
+    reason: err.reason, code: err.code, message: err.message, cause: err.cause, details: err.details, neverSent: err.neverSent,
+    biz: err.biz, pushbackMs: err.pushbackMs, upstream, endpoint: err.endpoint,
+  });
 }
