@@ -4,10 +4,11 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { GatewayError, GrpcCode, hexToBytes } from "../../core/index.ts";
 import { FrameDecoder, decodeException, decodeFrame, decodePayload, encodeMessageFrame, readBizStatus, type TTHeaderFrame } from "./index.ts";
 
-const VECTORS = join(import.meta.dir, "../../..", "../shared/protocol/vectors");
+const VECTORS = fileURLToPath(new URL("../../../../shared/protocol/vectors/", import.meta.url));
 
 function seeds(): Uint8Array[] {
   const out: Uint8Array[] = [];

@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { GatewayError, GrpcCode, hexToBytes, bytesToHex } from "../../core/index.ts";
 import {
   FrameDecoder,
@@ -22,7 +23,7 @@ import {
 } from "./index.ts";
 
 // Paths are relative to the repo root, which has shared/ beside it (CI and worktrees).
-const VECTORS = join(import.meta.dir, "../../..", "../shared/protocol/vectors");
+const VECTORS = fileURLToPath(new URL("../../../../shared/protocol/vectors/", import.meta.url));
 
 interface VectorFile {
   name: string;
