@@ -1,4 +1,4 @@
-import { codeName, GrpcCode, type GrpcCodeName } from "./codes.ts";
+import { codeName, GrpcCode, httpStatusForCode, type GrpcCodeName } from "./codes.ts";
 
 /**
  * The one error type that crosses layers. `reason` is a stable, machine-readable
@@ -106,4 +106,22 @@ export function toGatewayError(e: unknown, fallbackCode: GrpcCode = GrpcCode.INT
   }
   const message = e instanceof Error ? e.message : String(e);
   return new GatewayError({ code: fallbackCode, reason: Reason.internal, message, cause: e });
+}
+
+/** Reasons whose HTTP status is more precise than their gRPC code's (the rest use httpStatusForCode). */
+const HTTP_FOR_REASON: Readonly<Record<string, number>> = {
+  [Reason.bodyTooLarge]: 413,
+  [Reason.unsupportedMediaType]: 415,
+  [Reason.methodNotAllowed]: 405,
+  [Reason.routeNotFound]: 404,
+  [Reason.messageTooLarge]: 502,
+  [Reason.upstreamProtocol]: 502,
+  [Reason.rateLimited]: 429,
+  [Reason.overloaded]: 503,
+};
+
+/** The HTTP status for an error: the one place gRPC codes and reasons become HTTP statuses. */
+export function httpStatusForError(err: GatewayError, bizErrorStatus = 422): number {
+  if (err.biz) return bizErrorStatus;
+  return HTTP_FOR_REASON[err.reason] ?? httpStatusForCode(err.code);
 }

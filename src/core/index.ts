@@ -6,3 +6,5 @@ export * from "./event.ts";
 export * from "./bytes.ts";
 export * from "./result.ts";
 export * from "./clock.ts";
+export type * from "./method-ref.ts";
+export * from "./async-queue.ts";

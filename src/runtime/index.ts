@@ -1,2 +1,3 @@
 export type * from "./types.ts";
 export { detectRuntime } from "./detect.ts";
+export { waitForDrain, type DrainEmitter } from "./drain.ts";

@@ -77,6 +77,8 @@ export interface H2Stream {
   on(event: "end" | "drain", fn: () => void): unknown;
   on(event: "close", fn: () => void): unknown;
   on(event: "error", fn: (err: Error) => void): unknown;
+  once(event: "drain" | "close", fn: () => void): unknown;
+  off(event: "drain" | "close", fn: () => void): unknown;
 }
 
 export interface H2SessionEvents {
@@ -120,6 +122,8 @@ export interface H2ServerStream {
   on(event: "data", fn: (chunk: Uint8Array) => void): unknown;
   on(event: "end" | "close" | "drain" | "wantTrailers" | "aborted", fn: () => void): unknown;
   on(event: "error", fn: (err: Error) => void): unknown;
+  once(event: "drain" | "close", fn: () => void): unknown;
+  off(event: "drain" | "close", fn: () => void): unknown;
   pause(): void;
   resume(): void;
 }

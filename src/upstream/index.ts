@@ -1,1 +1,3 @@
 export type * from "./types.ts";
+export * from "./pool.ts";
+export { createGrpcConnection, type GrpcConnectionOptions, type GrpcKeepaliveOptions } from "./grpc/connection.ts";

@@ -4,14 +4,8 @@
  * Messages are already-serialized protobuf bytes; transcoding happens above.
  */
 
-export interface MethodRef {
-  /** Fully-qualified service, e.g. "demo.v1.EchoService". */
-  readonly service: string;
-  /** Method name, e.g. "Echo". */
-  readonly method: string;
-  /** "/demo.v1.EchoService/Echo" (the gRPC :path). */
-  readonly path: string;
-}
+import type { MethodRef } from "../core/index.ts";
+export type { MethodRef };
 
 export interface CallOptions {
   readonly method: MethodRef;

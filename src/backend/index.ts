@@ -1,0 +1,4 @@
+export type * from "./types.ts";
+export { BizError } from "./types.ts";
+export * from "./method-table.ts";
+export { serveGrpc, type GrpcServer, type GrpcServerOptions } from "./grpc/server.ts";

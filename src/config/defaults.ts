@@ -1,0 +1,26 @@
+// Every default in one place. Durations are milliseconds.
+export const DEFAULTS = {
+  listen: { host: "0.0.0.0", port: 8080 },
+  json: { ignoreUnknownFields: false, emitDefaults: false, useProtoNames: false },
+  limits: { maxBodyBytes: 4 * 1024 * 1024, maxMessageBytes: 64 * 1024 * 1024 },
+  route: { timeoutMs: 30_000, maxTimeoutMs: 300_000, onClientDisconnect: "continue" as const },
+  upstream: {
+    connectTimeoutMs: 3_000,
+    // Kitex long-pool defaults (maxIdlePerAddress 10, maxIdleGlobal 100, maxIdleTimeout 30 s, minIdle 0).
+    pool: {
+      minConnections: 0,
+      maxConnections: 64,
+      maxConcurrentPerConnection: 1000,
+      // Below the common 60 s NAT idle timeout.
+      idleTimeoutMs: 30_000,
+      maxIdle: 10,
+      maxIdleGlobal: 100,
+      queueSize: 1000,
+      queueTimeoutMs: 1_000,
+    },
+    muxConnections: 2,
+    maxAgeMs: 0,
+    keepalive: { intervalMs: 0, timeoutMs: 10_000, onlyWithCalls: true },
+  },
+  shutdown: { drainDelayMs: 0, timeoutMs: 15_000 },
+} as const;

@@ -1,0 +1,3 @@
+export { DEFAULTS } from "./defaults.ts";
+export { configSchema, type Config, type ConfigInput, type RouteConfig, type UpstreamConfig } from "./schema.ts";
+export { ConfigError, parseConfig, parseConfigText } from "./load.ts";

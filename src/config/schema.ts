@@ -1,0 +1,127 @@
+// The config file's shape, validated with zod. Errors name the path and what was expected.
+import { z } from "zod";
+import { parseDuration } from "../core/index.ts";
+import { DEFAULTS } from "./defaults.ts";
+
+/** "1.5s", "300ms", or a number of milliseconds. */
+const duration = z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
+  if (typeof v === "number") return v;
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: "custom", message: `expected a duration like "1.5s", "300ms" or a number of ms, got "${v}"` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const size = z.union([z.number().int().nonnegative(), z.string()]).transform((v, ctx) => {
+  if (typeof v === "number") return v;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kib|kb|mib|mb|gib|gb)?\s*$/i.exec(v);
+  if (!m) {
+    ctx.addIssue({ code: "custom", message: `expected a size like "4MiB", "512KiB" or a number of bytes, got "${v}"` });
+    return z.NEVER;
+  }
+  const unit = (m[2] ?? "b").toLowerCase();
+  const mult = unit.startsWith("k") ? 1024 : unit.startsWith("m") ? 1024 ** 2 : unit.startsWith("g") ? 1024 ** 3 : 1;
+  return Math.round(Number(m[1]) * mult);
+});
+
+const endpoint = z.union([
+  z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected "host:port"'),
+  z.object({ address: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected "host:port"'), weight: z.number().int().positive().default(1) }).strict(),
+]);
+
+const d = DEFAULTS.upstream;
+const poolSchema = z
+  .object({
+    minConnections: z.number().int().nonnegative().default(d.pool.minConnections),
+    maxConnections: z.number().int().positive().default(d.pool.maxConnections),
+    maxConcurrentPerConnection: z.number().int().positive().default(d.pool.maxConcurrentPerConnection),
+    idleTimeout: duration.default(d.pool.idleTimeoutMs),
+    maxIdle: z.number().int().nonnegative().default(d.pool.maxIdle),
+    maxIdleGlobal: z.number().int().nonnegative().default(d.pool.maxIdleGlobal),
+    queueSize: z.number().int().nonnegative().default(d.pool.queueSize),
+    queueTimeout: duration.default(d.pool.queueTimeoutMs),
+  })
+  .strict();
+
+const upstreamSchema = z
+  .object({
+    name: z.string().min(1),
+    protocol: z.enum(["grpc", "ttheader"]).default("grpc"),
+    /** TTHeader only: many calls per connection (mux) or one at a time (pool). */
+    mode: z.enum(["mux", "pool"]).default("mux"),
+    endpoints: z.array(endpoint).min(1),
+    tls: z.object({ servername: z.string().optional(), ca: z.string().optional(), insecureSkipVerify: z.boolean().default(false) }).strict().optional(),
+    connectTimeout: duration.default(d.connectTimeoutMs),
+    maxMessageBytes: size.default(DEFAULTS.limits.maxMessageBytes),
+    /** TTHeader mux: connections per endpoint. */
+    muxConnections: z.number().int().positive().default(d.muxConnections),
+    maxAge: duration.default(d.maxAgeMs),
+    keepalive: z
+      .object({ interval: duration.default(d.keepalive.intervalMs), timeout: duration.default(d.keepalive.timeoutMs), onlyWithCalls: z.boolean().default(d.keepalive.onlyWithCalls) })
+      .strict()
+      .default({ interval: d.keepalive.intervalMs, timeout: d.keepalive.timeoutMs, onlyWithCalls: d.keepalive.onlyWithCalls }),
+    pool: poolSchema.default(poolSchema.parse({})),
+    /** Kitex service name sent as to-service (TTHeader). */
+    serviceName: z.string().optional(),
+  })
+  .strict();
+
+const routeSchema = z
+  .object({
+    /** "pkg.Service/Method", "pkg.Service/*" or "pkg.*". */
+    method: z.string().min(1),
+    timeout: duration.optional(),
+    maxTimeout: duration.optional(),
+    onClientDisconnect: z.enum(["continue", "cancel"]).optional(),
+    idempotent: z.boolean().optional(),
+    maxBodyBytes: size.optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    listen: z.object({ host: z.string().default(DEFAULTS.listen.host), port: z.number().int().min(0).max(65535).default(DEFAULTS.listen.port) }).strict().default(DEFAULTS.listen),
+    descriptors: z.array(z.string().min(1)).min(1),
+    json: z
+      .object({
+        ignoreUnknownFields: z.boolean().default(DEFAULTS.json.ignoreUnknownFields),
+        emitDefaults: z.boolean().default(DEFAULTS.json.emitDefaults),
+        useProtoNames: z.boolean().default(DEFAULTS.json.useProtoNames),
+      })
+      .strict()
+      .default(DEFAULTS.json),
+    limits: z
+      .object({ maxBodyBytes: size.default(DEFAULTS.limits.maxBodyBytes) })
+      .strict()
+      .default({ maxBodyBytes: DEFAULTS.limits.maxBodyBytes }),
+    upstreams: z.array(upstreamSchema).min(1),
+    /** Which services go to which upstream: "demo.v1.EchoService" or a package prefix "demo.v1.*", or "*". */
+    services: z.array(z.object({ match: z.string().min(1), upstream: z.string().min(1) }).strict()).min(1),
+    routes: z.array(routeSchema).default([]),
+    defaults: z
+      .object({
+        timeout: duration.default(DEFAULTS.route.timeoutMs),
+        maxTimeout: duration.default(DEFAULTS.route.maxTimeoutMs),
+        onClientDisconnect: z.enum(["continue", "cancel"]).default(DEFAULTS.route.onClientDisconnect),
+      })
+      .strict()
+      .default({ timeout: DEFAULTS.route.timeoutMs, maxTimeout: DEFAULTS.route.maxTimeoutMs, onClientDisconnect: DEFAULTS.route.onClientDisconnect }),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const names = new Set<string>();
+    c.upstreams.forEach((u, i) => {
+      if (names.has(u.name)) ctx.addIssue({ code: "custom", path: ["upstreams", i, "name"], message: `duplicate upstream name "${u.name}"` });
+      names.add(u.name);
+    });
+    c.services.forEach((s, i) => {
+      if (!names.has(s.upstream)) ctx.addIssue({ code: "custom", path: ["services", i, "upstream"], message: `no upstream named "${s.upstream}" (have: ${[...names].join(", ")})` });
+    });
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type UpstreamConfig = Config["upstreams"][number];
+export type RouteConfig = Config["routes"][number];

@@ -1,0 +1,42 @@
+// The demo backend: EchoService and MarketService over gRPC (and TTHeader when available), on loopback.
+import { serveGrpc, type GrpcServer } from "../backend/index.ts";
+import type { Runtime } from "../runtime/index.ts";
+import { registryFromDescriptorSets } from "../transcode/index.ts";
+import { echoHandlers, type EchoStats } from "./echo-service.ts";
+import { marketHandlers, type MarketStats } from "./market-service.ts";
+
+export interface DemoBackendOptions {
+  readonly runtime: Runtime;
+  readonly descriptorPath: string;
+  readonly host?: string;
+  readonly grpcPort?: number;
+  readonly orderLatencyMs?: number;
+}
+
+export interface DemoBackend {
+  readonly grpcPort: number;
+  readonly stats: EchoStats & MarketStats & { grpc: GrpcServer["stats"] };
+  /** Graceful stop (GOAWAY; in-flight calls finish). */
+  stop(): Promise<void>;
+  /** Hard stop. */
+  kill(): void;
+}
+
+export function demoDescriptorPath(): string {
+  return decodeURIComponent(new URL("../../idl/descriptors.binpb", import.meta.url).pathname);
+}
+
+export async function startDemoBackend(o: DemoBackendOptions): Promise<DemoBackend> {
+  const registry = registryFromDescriptorSets([await o.runtime.readFile(o.descriptorPath)]);
+  const echoStats: EchoStats = { echoCompleted: 0, echoCancelled: 0 };
+  const marketStats: MarketStats = { ordersPlaced: 0, ordersCancelled: 0 };
+  const handlers = { ...echoHandlers(echoStats), ...marketHandlers({ orderLatencyMs: o.orderLatencyMs ?? 300 }, marketStats) };
+  const grpc = await serveGrpc({ serveH2: o.runtime.serveH2, hostname: o.host ?? "127.0.0.1", port: o.grpcPort ?? 0, service: { registry, handlers } });
+  const stats = Object.assign(echoStats, marketStats, { grpc: grpc.stats });
+  return {
+    grpcPort: grpc.port,
+    stats,
+    stop: () => grpc.close(),
+    kill: () => grpc.destroy(),
+  };
+}

@@ -1,0 +1,54 @@
+// Shared entry: load config (--config, SLUICE_CONFIG) or start the built-in demo; run until SIGINT/SIGTERM.
+import { parseConfig, parseConfigText, type Config } from "../config/index.ts";
+import { demoConfig, type DemoProtocol } from "../demo/demo-config.ts";
+import { demoDescriptorPath, startDemoBackend } from "../demo/demo-backend.ts";
+import { startGateway } from "../gateway.ts";
+import type { Runtime } from "../runtime/index.ts";
+
+function argValue(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i >= 0) return args[i + 1];
+  const eq = args.find((a) => a.startsWith(`${name}=`));
+  return eq?.slice(name.length + 1);
+}
+
+export async function main(rt: Runtime): Promise<void> {
+  const args = rt.args();
+  const configPath = argValue(args, "--config") ?? rt.env("SLUICE_CONFIG");
+  const portEnv = rt.env("PORT");
+  let config: Config;
+  const stops: (() => Promise<void>)[] = [];
+  let demo = false;
+  if (configPath) {
+    config = parseConfigText(await rt.readTextFile(configPath), configPath);
+    if (portEnv) config = { ...config, listen: { ...config.listen, port: Number(portEnv) } };
+  } else {
+    demo = true;
+    const protocol = (rt.env("SLUICE_DEMO_PROTOCOL") ?? "grpc") as DemoProtocol;
+    if (!["grpc", "ttheader-mux", "ttheader-pool"].includes(protocol)) throw new Error(`SLUICE_DEMO_PROTOCOL must be grpc, ttheader-mux or ttheader-pool`);
+    const descriptorPath = demoDescriptorPath();
+    const backend = await startDemoBackend({ runtime: rt, descriptorPath, orderLatencyMs: Number(rt.env("SLUICE_DEMO_ORDER_MS") ?? 300) });
+    stops.push(() => backend.stop());
+    config = parseConfig(demoConfig({ port: Number(portEnv ?? 8080), descriptorPath, backendPort: backend.grpcPort, protocol }));
+  }
+  const gw = await startGateway({ config, runtime: rt });
+  console.log(`sluice listening on ${gw.url} (runtime: ${rt.name}${demo ? ", built-in demo" : ""})`);
+  if (demo) {
+    const u = gw.url;
+    console.log(`try:
+  curl -s -d '{"text":"hi","n":"42"}' ${u}/demo.v1.EchoService/Echo
+  curl -s '${u}/v1/symbols/BTCUSDT/klines?interval=1m&limit=3'
+  curl -sN '${u}/v1/symbols/BTCUSDT/quotes?count=5'
+  curl -s -d '{"client_order_id":"c1","symbol":"BTCUSDT","side":"BUY","quantity":"0.5","price":"64000"}' ${u}/v1/orders`);
+  }
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    await gw.stop();
+    for (const s of stops) await s();
+    rt.exit(0);
+  };
+  rt.onSignal("SIGINT", () => void shutdown());
+  rt.onSignal("SIGTERM", () => void shutdown());
+}

@@ -1,0 +1,101 @@
+// The hono app: health, admin, and the RPC routes (generic /pkg.Service/Method and google.api.http).
+import { Hono } from "hono";
+import type { JsonValue } from "@bufbuild/protobuf";
+import { GatewayError, GrpcCode, Reason } from "../core/index.ts";
+import type { MethodInfo } from "../transcode/index.ts";
+import { errorResponse } from "./error-response.ts";
+import { forwardedMetadata, handleRpc, type Binder, type RpcHandlerDeps, type RpcTarget } from "./rpc-handler.ts";
+
+/** A matched annotated route: the method and how to build the request message from the HTTP request. */
+export interface RouteMatch {
+  readonly method: MethodInfo;
+  /** Builds the message JSON from the parsed body (path and query already captured). */
+  readonly bind: Binder;
+  /** Picks the reply part to return (response_body); identity when absent. */
+  readonly selectResponse?: (json: JsonValue) => JsonValue;
+}
+
+export type RouteLookup =
+  | { readonly kind: "match"; readonly match: RouteMatch }
+  | { readonly kind: "method_not_allowed"; readonly allowed: readonly string[] }
+  | { readonly kind: "none" };
+
+export interface AppDeps extends RpcHandlerDeps {
+  /** "/pkg.Service/Method" -> method, for the generic route. */
+  readonly methods: ReadonlyMap<string, MethodInfo>;
+  /** google.api.http routes. */
+  readonly lookupRoute: (httpMethod: string, url: URL) => RouteLookup;
+  /** Upstream and policy for a method; undefined when no upstream serves it. */
+  readonly target: (method: MethodInfo) => Omit<RpcTarget, "method"> | undefined;
+  readonly ready: () => boolean;
+  readonly admin: { upstreams: () => unknown };
+}
+
+// A package-qualified service ("pkg.Service") and a method name.
+const GENERIC = /^\/([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\/([A-Za-z_]\w*)$/;
+
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", (c) => (deps.ready() ? c.json({ status: "ready" }) : c.json({ status: "not ready" }, 503)));
+  app.get("/admin/upstreams", (c) => c.json(deps.admin.upstreams() as Record<string, unknown>));
+
+  app.all("*", async (c) => {
+    const req = c.req.raw;
+    const requestId = req.headers.get("x-request-id") || crypto.randomUUID();
+    const ids = { requestId };
+    const respHeaders = { "x-request-id": requestId };
+    const url = new URL(req.url);
+    let method: MethodInfo | undefined;
+    let bind: Binder = (body) => body as JsonValue;
+    let select: RouteMatch["selectResponse"];
+    let found: RouteLookup;
+    try {
+      found = deps.lookupRoute(req.method, url);
+    } catch (e) {
+      return errorResponse(e, ids, respHeaders);
+    }
+    if (found.kind === "match") {
+      method = found.match.method;
+      bind = found.match.bind;
+      select = found.match.selectResponse;
+    } else if (found.kind === "method_not_allowed") {
+      return errorResponse(
+        new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotAllowed, message: `${req.method} is not allowed for ${url.pathname}; allowed: ${found.allowed.join(", ")}` }),
+        ids,
+        { ...respHeaders, allow: found.allowed.join(", ") },
+      );
+    } else {
+      const g = GENERIC.exec(url.pathname);
+      if (!g) {
+        return errorResponse(new GatewayError({ code: GrpcCode.NOT_FOUND, reason: Reason.routeNotFound, message: `no route for ${req.method} ${url.pathname}` }), ids, respHeaders);
+      }
+      method = deps.methods.get(url.pathname);
+      if (!method) {
+        return errorResponse(
+          new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotFound, message: `unknown method ${g[1]}/${g[2]}` }),
+          ids,
+          respHeaders,
+        );
+      }
+      if (req.method !== "POST") {
+        return errorResponse(new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotAllowed, message: `use POST for ${url.pathname}` }), ids, { ...respHeaders, allow: "POST" });
+      }
+    }
+    const t = deps.target(method);
+    if (!t) {
+      return errorResponse(
+        new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotFound, message: `no upstream serves ${method.ref.service}` }),
+        ids,
+        respHeaders,
+      );
+    }
+    const res = await handleRpc(req, { method, ...t }, bind, deps, ids, forwardedMetadata(req, deps.forwardHeaders, { "x-request-id": requestId }), select);
+    res.headers.set("x-request-id", requestId);
+    return res;
+  });
+
+  app.onError((e) => errorResponse(e));
+  return app;
+}

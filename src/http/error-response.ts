@@ -1,0 +1,48 @@
+// The one GatewayError -> HTTP conversion. Body: {"code": "<gRPC code name>", "message", "details", "reason", ...}.
+import { codeName, GatewayError, httpStatusForError, toGatewayError } from "../core/index.ts";
+
+export interface ErrorBodyOptions {
+  readonly requestId?: string;
+  readonly traceId?: string;
+  /** HTTP status for backend business errors (TTHeader biz-status); they are not system failures. */
+  readonly bizErrorStatus?: number;
+  /** Turns raw status details (grpc-status-details-bin) into JSON. */
+  readonly decodeDetails?: (bin: Uint8Array) => unknown[];
+}
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+  details: unknown[];
+  reason: string;
+  upstream?: string;
+  endpoint?: string;
+  business?: { status: number; message: string; extra?: Record<string, string> };
+  request_id?: string;
+  trace_id?: string;
+}
+
+export function errorBody(e: unknown, o: ErrorBodyOptions = {}): { status: number; body: ErrorBody; error: GatewayError } {
+  const err = toGatewayError(e);
+  const details = err.details.flatMap((d) => {
+    const bin = (d as { "@bin"?: Uint8Array })["@bin"];
+    return bin ? (o.decodeDetails?.(bin) ?? []) : [d];
+  });
+  const body: ErrorBody = { code: codeName(err.code), message: err.message, details, reason: err.reason };
+  if (err.upstream) body.upstream = err.upstream;
+  if (err.endpoint) body.endpoint = err.endpoint;
+  if (err.biz) body.business = err.biz;
+  if (o.requestId) body.request_id = o.requestId;
+  if (o.traceId) body.trace_id = o.traceId;
+  const status = httpStatusForError(err, o.bizErrorStatus);
+  return { status, body, error: err };
+}
+
+export function errorResponse(e: unknown, o: ErrorBodyOptions = {}, headers: Record<string, string> = {}): Response {
+  const { status, body, error } = errorBody(e, o);
+  const h: Record<string, string> = { "content-type": "application/json", ...headers };
+  if (error.reason === "rate_limited" && error.pushbackMs !== undefined) h["retry-after"] = String(Math.max(1, Math.ceil(error.pushbackMs / 1000)));
+  return new Response(JSON.stringify(body), { status, headers: h });
+}
+
+export { GatewayError };

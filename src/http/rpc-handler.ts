@@ -1,0 +1,160 @@
+// HTTP request -> upstream call -> HTTP response, for one resolved method.
+// Unary: JSON in, JSON out. Server streaming: NDJSON / SSE / JSON array out, pulled as the client reads
+// (so HTTP back-pressure reaches upstream flow control). Client streaming: NDJSON lines in.
+import type { JsonValue } from "@bufbuild/protobuf";
+import { GatewayError, GrpcCode, Reason, textEncoder } from "../core/index.ts";
+import type { Invoker, RoutePolicy, UpstreamGroup } from "../rpc/index.ts";
+import { createStreamFramer, streamFormatFor, type JsonCodec, type MethodInfo } from "../transcode/index.ts";
+import { ndjsonLines, parseJsonBody, readBodyLimited } from "./body.ts";
+import { errorBody, type ErrorBodyOptions } from "./error-response.ts";
+import { requestedTimeoutMs } from "./timeout-header.ts";
+
+export interface RpcTarget {
+  readonly method: MethodInfo;
+  readonly group: UpstreamGroup;
+  readonly policy: RoutePolicy;
+}
+
+export interface RpcHandlerDeps {
+  readonly codec: JsonCodec;
+  readonly invoker: Invoker;
+  readonly errorOptions: Omit<ErrorBodyOptions, "requestId" | "traceId">;
+  /** Headers forwarded upstream as metadata (lower-case names). */
+  readonly forwardHeaders: readonly string[];
+}
+
+/** Turns the request into the message JSON; for annotated routes this merges path, query and body. */
+export type Binder = (body: unknown) => JsonValue;
+
+const JSON_HEADERS = { "content-type": "application/json" };
+
+export function forwardedMetadata(req: Request, names: readonly string[], extra?: Record<string, string>): Record<string, string> {
+  const md: Record<string, string> = { ...extra };
+  for (const n of names) {
+    const v = req.headers.get(n);
+    if (v !== null) md[n] = v;
+  }
+  return md;
+}
+
+function checkContentType(req: Request, allowNdjson: boolean): void {
+  const ct = req.headers.get("content-type");
+  if (ct === null || req.method === "GET" || req.method === "DELETE") return;
+  const base = ct.split(";")[0]!.trim().toLowerCase();
+  if (base === "application/json" || base === "" || base.endsWith("+json") || base === "text/plain") return;
+  if (allowNdjson && (base === "application/x-ndjson" || base === "application/jsonl")) return;
+  // curl -d sends application/x-www-form-urlencoded by default; its body is still our JSON.
+  if (base === "application/x-www-form-urlencoded") return;
+  throw new GatewayError({ code: GrpcCode.INVALID_ARGUMENT, reason: Reason.unsupportedMediaType, message: `unsupported content-type "${ct}"; send application/json` });
+}
+
+export async function handleRpc(
+  req: Request,
+  target: RpcTarget,
+  bind: Binder,
+  deps: RpcHandlerDeps,
+  ids: { requestId?: string; traceId?: string },
+  metadata: Record<string, string>,
+  select?: (json: JsonValue) => JsonValue,
+): Promise<Response> {
+  const { method, policy } = target;
+  const errOpts = { ...deps.errorOptions, ...ids };
+  try {
+    const kind = method.kind;
+    checkContentType(req, kind === "client_streaming" || kind === "bidi_streaming");
+    const requested = requestedTimeoutMs(req.headers);
+    const invokeOpts = { group: target.group, method: method.ref, policy, metadata, clientSignal: req.signal, requestedTimeoutMs: requested };
+    if (kind === "unary" || kind === "server_streaming") {
+      const body = req.method === "GET" || req.method === "DELETE" ? {} : parseJsonBody(await readBodyLimited(req, policy.maxBodyBytes));
+      const encoded = deps.codec.encode(method.input, bind(body));
+      if (!encoded.ok) throw encoded.error;
+      if (kind === "unary") {
+        const reply = await deps.invoker.unary(encoded.value, invokeOpts);
+        const json = deps.codec.decode(method.output, reply.message);
+        return new Response(JSON.stringify(select ? select(json) : json), { status: 200, headers: JSON_HEADERS });
+      }
+      const reply = await deps.invoker.stream(single(encoded.value), invokeOpts);
+      return await streamResponse(req, reply.messages, method, deps, errOpts);
+    }
+    // Client (or bidi) streaming: each NDJSON line becomes a message as it arrives.
+    const requests = encodeLines(ndjsonLines(req, policy.maxBodyBytes, Number.MAX_SAFE_INTEGER), method, deps, bind);
+    const reply = await deps.invoker.stream(requests, invokeOpts);
+    if (kind === "client_streaming") {
+      let last: Uint8Array | undefined;
+      for await (const m of reply.messages) last = m;
+      if (!last) throw new GatewayError({ code: GrpcCode.INTERNAL, reason: Reason.upstreamProtocol, message: "upstream sent no reply message" });
+      return new Response(JSON.stringify(deps.codec.decode(method.output, last)), { status: 200, headers: JSON_HEADERS });
+    }
+    return await streamResponse(req, reply.messages, method, deps, errOpts);
+  } catch (e) {
+    const { status, body } = errorBody(e, errOpts);
+    return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
+  }
+}
+
+async function* single(m: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield m;
+}
+
+async function* encodeLines(lines: AsyncIterable<unknown>, method: MethodInfo, deps: RpcHandlerDeps, bind: Binder): AsyncGenerator<Uint8Array> {
+  for await (const line of lines) {
+    const r = deps.codec.encode(method.input, bind(line));
+    if (!r.ok) throw r.error;
+    yield r.value;
+  }
+}
+
+/**
+ * Streams replies as they arrive. The first message is awaited before answering, so an error
+ * before any message gets a proper HTTP status; later errors become a final error record.
+ */
+async function streamResponse(req: Request, messages: AsyncIterable<Uint8Array>, method: MethodInfo, deps: RpcHandlerDeps, errOpts: ErrorBodyOptions): Promise<Response> {
+  const framer = createStreamFramer(streamFormatFor(req.headers.get("accept")));
+  const it = messages[Symbol.asyncIterator]();
+  const first = await it.next();
+  let index = 0;
+  let finished = false;
+  const enc = (s: string) => textEncoder.encode(s);
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(ctl) {
+        const head = framer.start();
+        if (first.done) {
+          finished = true;
+          ctl.enqueue(enc(head + framer.end()));
+          ctl.close();
+          return;
+        }
+        ctl.enqueue(enc(head + framer.message(JSON.stringify(deps.codec.decode(method.output, first.value)), index++)));
+      },
+      async pull(ctl) {
+        if (finished) return;
+        try {
+          const r = await it.next();
+          if (r.done) {
+            finished = true;
+            const tail = framer.end();
+            if (tail) ctl.enqueue(enc(tail));
+            ctl.close();
+            return;
+          }
+          ctl.enqueue(enc(framer.message(JSON.stringify(deps.codec.decode(method.output, r.value)), index++)));
+        } catch (e) {
+          finished = true;
+          const { body: errBody } = errorBody(e, errOpts);
+          ctl.enqueue(enc(framer.error(JSON.stringify(errBody), index) + framer.end()));
+          ctl.close();
+        }
+      },
+      cancel() {
+        finished = true;
+        void it.return?.();
+      },
+    },
+    { highWaterMark: 1 },
+  );
+  return new Response(body, {
+    status: 200,
+    headers: { "content-type": framer.contentType, "cache-control": "no-cache", "x-content-type-options": "nosniff" },
+  });
+}

@@ -1,0 +1,144 @@
+/**
+ * JSON-lines logger: one object per line, `{"time","level","msg",...fields}`.
+ * Never throws into the caller: serialization and sink failures are swallowed
+ * (and counted on the root, see `droppedLines`).
+ */
+import { systemClock, type Clock } from "../core/index.ts";
+import { createRedactor, type KeyMatcher, type Redactor } from "./redact.ts";
+
+export const LogLevel = {
+  debug: 10,
+  info: 20,
+  warn: 30,
+  error: 40,
+} as const;
+export type LogLevelName = keyof typeof LogLevel;
+
+export type LogFields = Readonly<Record<string, unknown>>;
+export type LogSink = (line: string) => void;
+
+export interface Logger {
+  readonly level: LogLevelName;
+  isEnabled(level: LogLevelName): boolean;
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /** A logger that adds `fields` to every line (redacted once, here). */
+  child(fields: LogFields): Logger;
+}
+
+export interface LoggerOptions {
+  /** Minimum level written. Default "info". */
+  level?: LogLevelName;
+  /** Receives each line without its trailing newline. Default: console.log. */
+  sink?: LogSink;
+  /** Fields on every line. */
+  fields?: LogFields;
+  /** Keys whose values are replaced by "[REDACTED]"; default DEFAULT_REDACT_KEYS. */
+  redactKeys?: readonly KeyMatcher[];
+  /** Mask JWT/bearer-looking substrings inside string values. Default true. */
+  maskSecretsInValues?: boolean;
+  clock?: Clock;
+}
+
+/** Our own keys win; a field trying to reuse one is kept under "_" + key. */
+const RESERVED = new Set(["time", "level", "msg"]);
+
+interface Shared {
+  readonly min: number;
+  readonly levelName: LogLevelName;
+  readonly sink: LogSink;
+  readonly redact: Redactor;
+  readonly clock: Clock;
+  dropped: number;
+}
+
+class JsonLogger implements Logger {
+  readonly #shared: Shared;
+  readonly #bound: Record<string, unknown>;
+
+  constructor(shared: Shared, bound: Record<string, unknown>) {
+    this.#shared = shared;
+    this.#bound = bound;
+  }
+
+  get level(): LogLevelName {
+    return this.#shared.levelName;
+  }
+
+  /** Lines lost to a throwing sink or unserializable fields, across this logger's family. */
+  get droppedLines(): number {
+    return this.#shared.dropped;
+  }
+
+  isEnabled(level: LogLevelName): boolean {
+    return LogLevel[level] >= this.#shared.min;
+  }
+
+  debug(msg: string, fields?: LogFields): void {
+    if (LogLevel.debug >= this.#shared.min) this.#write("debug", msg, fields);
+  }
+  info(msg: string, fields?: LogFields): void {
+    if (LogLevel.info >= this.#shared.min) this.#write("info", msg, fields);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    if (LogLevel.warn >= this.#shared.min) this.#write("warn", msg, fields);
+  }
+  error(msg: string, fields?: LogFields): void {
+    if (LogLevel.error >= this.#shared.min) this.#write("error", msg, fields);
+  }
+
+  child(fields: LogFields): Logger {
+    return new JsonLogger(this.#shared, { ...this.#bound, ...this.#redactFields(fields) });
+  }
+
+  #redactFields(fields: LogFields): Record<string, unknown> {
+    const r = this.#shared.redact(fields);
+    return typeof r === "object" && r !== null ? (r as Record<string, unknown>) : {};
+  }
+
+  #write(level: LogLevelName, msg: string, fields: LogFields | undefined): void {
+    const s = this.#shared;
+    try {
+      const line: Record<string, unknown> = {
+        time: new Date(s.clock.now()).toISOString(),
+        level,
+        msg: s.redact(msg),
+      };
+      assign(line, this.#bound);
+      if (fields !== undefined) assign(line, this.#redactFields(fields));
+      s.sink(JSON.stringify(line));
+    } catch {
+      s.dropped++;
+    }
+  }
+}
+
+function assign(line: Record<string, unknown>, fields: Record<string, unknown>): void {
+  for (const k in fields) line[RESERVED.has(k) ? `_${k}` : k] = fields[k];
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger & { readonly droppedLines: number } {
+  const levelName = options.level ?? "info";
+  const redact = createRedactor({
+    ...(options.redactKeys !== undefined ? { keys: options.redactKeys } : {}),
+    maskValues: options.maskSecretsInValues ?? true,
+  });
+  const shared: Shared = {
+    min: LogLevel[levelName],
+    levelName,
+    sink: options.sink ?? ((line) => console.log(line)),
+    redact,
+    clock: options.clock ?? systemClock,
+    dropped: 0,
+  };
+  const bound = options.fields === undefined ? {} : (redact(options.fields) as Record<string, unknown>);
+  return new JsonLogger(shared, bound);
+}
+
+/** Parses a level name from config; undefined when unknown. */
+export function parseLogLevel(text: string): LogLevelName | undefined {
+  const t = text.trim().toLowerCase();
+  return Object.hasOwn(LogLevel, t) ? (t as LogLevelName) : undefined;
+}

@@ -1,0 +1,3 @@
+export * from "./envelope.ts";
+export * from "./timeout.ts";
+export * from "./status.ts";

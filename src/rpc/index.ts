@@ -1,0 +1,2 @@
+export * from "./upstream-group.ts";
+export * from "./invoker.ts";

@@ -1,0 +1,192 @@
+// A gRPC connection: one HTTP/2 session to one endpoint, with GOAWAY draining and PING keepalive.
+import { Event, jittered } from "../../core/index.ts";
+import type { H2ConnectOptions, H2Session } from "../../runtime/index.ts";
+import type { CallOptions, Connection, ConnectionState, ConnectionStats, EndpointAddress, StreamReply, UnaryReply } from "../types.ts";
+import { connectError, notSentError } from "./call-errors.ts";
+import { streamingCall, unaryCall, type CallContext } from "./grpc-call.ts";
+
+export interface GrpcKeepaliveOptions {
+  /** Ping an idle-but-open session this often (0 = off). Keep >= 5 min unless the server permits more: grpc servers
+   *  answer frequent pings without calls with GOAWAY too_many_pings (grpc/proposal A8-client-side-keepalive.md). */
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  /** Ping only while calls are in flight (the safe default for servers with ping enforcement). */
+  readonly onlyWithCalls: boolean;
+}
+
+export interface GrpcConnectionOptions {
+  readonly id: number;
+  readonly address: EndpointAddress;
+  readonly openH2Session: (o: H2ConnectOptions) => H2Session;
+  readonly tls?: H2ConnectOptions["tls"];
+  /** :authority to send; defaults to host:port. */
+  readonly authority?: string;
+  readonly connectTimeoutMs: number;
+  readonly maxMessageBytes: number;
+  readonly userAgent?: string;
+  readonly keepalive?: GrpcKeepaliveOptions;
+  /** Close after this age (ms, jittered +/-10%); 0 = never. Spreads load after scale-out. */
+  readonly maxAgeMs?: number;
+}
+
+export function createGrpcConnection(o: GrpcConnectionOptions): Connection {
+  return new GrpcConnection(o);
+}
+
+class GrpcConnection implements Connection {
+  readonly id: number;
+  readonly protocol = "grpc" as const;
+  readonly endpoint: string;
+  readonly createdAt = Date.now();
+  readonly ready: Promise<void>;
+  lastUsedAt = Date.now();
+  #state: ConnectionState = "connecting";
+  #active = 0;
+  #calls = 0;
+  #session: H2Session;
+  #ctx: CallContext;
+  #goawayLast: number | undefined;
+  #changes = new Event<ConnectionState>();
+  #timers: ReturnType<typeof setTimeout>[] = [];
+
+  constructor(o: GrpcConnectionOptions) {
+    this.id = o.id;
+    this.endpoint = `${o.address.host.includes(":") ? `[${o.address.host}]` : o.address.host}:${o.address.port}`;
+    const scheme = o.tls ? "https" : "http";
+    this.#session = o.openH2Session({
+      authority: `${scheme}://${this.endpoint}`,
+      connectTimeoutMs: o.connectTimeoutMs,
+      tls: o.tls,
+      events: {
+        goaway: (_code, last) => {
+          this.#goawayLast = last;
+          this.#setState("draining");
+        },
+        close: () => this.#setState("closed"),
+        remoteSettings: () => {},
+      },
+    });
+    this.#session.unref();
+    this.#ctx = {
+      session: this.#session,
+      endpoint: this.endpoint,
+      scheme,
+      authority: o.authority ?? this.endpoint,
+      userAgent: o.userAgent ?? "sluice/0.1 grpc",
+      maxMessageBytes: o.maxMessageBytes,
+      goawayLastStreamId: () => this.#goawayLast,
+    };
+    this.ready = this.#session.ready.then(
+      () => {
+        if (this.#state === "connecting") this.#setState("ready");
+        this.#startTimers(o);
+      },
+      (e) => {
+        this.#setState("closed");
+        throw connectError(this.endpoint, e);
+      },
+    );
+    this.ready.catch(() => {});
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+  get active(): number {
+    return this.#active;
+  }
+  get capacity(): number {
+    return this.#session.maxConcurrentStreams;
+  }
+
+  unary(request: Uint8Array, options: CallOptions): Promise<UnaryReply> {
+    if (this.#state === "closed" || this.#session.closed) return Promise.reject(notSentError(this.endpoint, "connection closed"));
+    this.#begin();
+    const p = unaryCall(this.#ctx, request, options);
+    p.then(this.#end, this.#end);
+    return p;
+  }
+
+  stream(requests: AsyncIterable<Uint8Array>, options: CallOptions): StreamReply {
+    if (this.#state === "closed" || this.#session.closed) {
+      const err = notSentError(this.endpoint, "connection closed");
+      const failed = Promise.reject(err);
+      failed.catch(() => {});
+      return { messages: { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(err) }) }, metadata: failed };
+    }
+    this.#begin();
+    const reply = streamingCall(this.#ctx, requests, options);
+    reply.metadata.then(this.#end, this.#end);
+    return reply;
+  }
+
+  drain(): void {
+    if (this.#state === "closed") return;
+    this.#setState("draining");
+    this.#session.close();
+  }
+
+  destroy(reason?: Error): void {
+    this.#session.destroy(reason);
+    this.#setState("closed");
+  }
+
+  onStateChange(fn: (state: ConnectionState) => void): () => void {
+    return this.#changes.on(fn);
+  }
+
+  stats(): ConnectionStats {
+    return {
+      id: this.id,
+      protocol: this.protocol,
+      state: this.#state,
+      active: this.#active,
+      capacity: this.capacity,
+      createdAt: this.createdAt,
+      lastUsedAt: this.lastUsedAt,
+      callsTotal: this.#calls,
+    };
+  }
+
+  #begin(): void {
+    this.#active++;
+    this.#calls++;
+    this.lastUsedAt = Date.now();
+  }
+
+  #end = (): void => {
+    this.#active--;
+    this.lastUsedAt = Date.now();
+  };
+
+  #setState(s: ConnectionState): void {
+    if (this.#state === s || this.#state === "closed") return;
+    if (s === "draining" && this.#state !== "ready" && this.#state !== "connecting") return;
+    this.#state = s;
+    if (s === "closed") for (const t of this.#timers) clearTimeout(t);
+    this.#changes.emit(s);
+  }
+
+  #startTimers(o: GrpcConnectionOptions): void {
+    if (o.maxAgeMs) {
+      const t = setTimeout(() => this.drain(), jittered(o.maxAgeMs, 0.1));
+      (t as { unref?: () => void }).unref?.();
+      this.#timers.push(t);
+    }
+    const ka = o.keepalive;
+    if (ka && ka.intervalMs > 0) {
+      const tick = () => {
+        if (this.#state !== "ready") return;
+        if (!ka.onlyWithCalls || this.#active > 0) {
+          this.#session.ping(ka.timeoutMs).catch((e) => this.destroy(e instanceof Error ? e : new Error(String(e))));
+        }
+        const t = setTimeout(tick, ka.intervalMs);
+        (t as { unref?: () => void }).unref?.();
+        this.#timers[1] = t;
+      };
+      const t = setTimeout(tick, ka.intervalMs);
+      (t as { unref?: () => void }).unref?.();
+      this.#timers[1] = t;
+    }
+  }
+}

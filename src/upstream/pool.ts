@@ -1,0 +1,247 @@
+// Connections to one resolved endpoint (ip:port): min/max connections, per-connection concurrency,
+// LIFO reuse of idle connections, idle timeout, warm-up, a bounded wait queue, and replacement of
+// connections that drain (GOAWAY, crrst, max age). Design after undici's Pool and Kitex's long pool.
+import { Event, GatewayError, GrpcCode, Reason } from "../core/index.ts";
+import type { Connection, ConnectionState } from "./types.ts";
+
+export interface PoolOptions {
+  /** The resolved address this pool serves, "ip:port". */
+  readonly key: string;
+  readonly upstream: string;
+  readonly create: (id: number) => Connection;
+  /** Kept open (and opened at warm-up). */
+  readonly minConnections: number;
+  readonly maxConnections: number;
+  /** Cap on calls per connection, below the connection's own capacity (MAX_CONCURRENT_STREAMS). */
+  readonly maxConcurrentPerConnection: number;
+  /** Idle connections above minConnections close after this long unused (0 = never). */
+  readonly idleTimeoutMs: number;
+  /** Idle (no call in flight) connections kept; more are closed on release (Kitex maxIdlePerAddress). */
+  readonly maxIdle: number;
+  readonly queueSize: number;
+  readonly queueTimeoutMs: number;
+}
+
+export interface PoolStats {
+  readonly key: string;
+  readonly connections: { readonly ready: number; readonly connecting: number; readonly draining: number; readonly idle: number };
+  readonly inFlight: number;
+  readonly queued: number;
+  readonly opened: number;
+  readonly connectFailures: number;
+  readonly details: ReturnType<Connection["stats"]>[];
+}
+
+interface Waiter {
+  resolve: (c: Connection) => void;
+  reject: (e: unknown) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+let nextId = 1;
+
+export class EndpointPool {
+  readonly key: string;
+  readonly onConnectFailure = new Event<GatewayError>();
+  readonly #o: PoolOptions;
+  #conns: Connection[] = [];
+  #waiters: Waiter[] = [];
+  #opened = 0;
+  #connectFailures = 0;
+  #closed = false;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+
+  constructor(o: PoolOptions) {
+    this.#o = o;
+    this.key = o.key;
+    if (o.idleTimeoutMs > 0) {
+      this.#sweeper = setInterval(() => this.#sweepIdle(), Math.max(50, Math.min(o.idleTimeoutMs / 2, 5000)));
+      (this.#sweeper as { unref?: () => void }).unref?.();
+    }
+  }
+
+  get inFlight(): number {
+    let n = 0;
+    for (const c of this.#conns) n += c.active;
+    return n;
+  }
+
+  /** Opens connections up to n (default minConnections); resolves when they are ready or failed. */
+  async warmUp(n = this.#o.minConnections): Promise<number> {
+    const opening: Promise<void>[] = [];
+    while (this.#live() + opening.length < Math.min(n, this.#o.maxConnections)) opening.push(this.#open().ready);
+    const results = await Promise.allSettled(opening);
+    return results.filter((r) => r.status === "fulfilled").length;
+  }
+
+  /** A connection with room for one more call; the caller must call release(conn) after. */
+  acquire(): Connection | Promise<Connection> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    const c = this.#pick();
+    if (c) return c;
+    if (this.#live() < this.#o.maxConnections) {
+      const conn = this.#open();
+      return conn.ready.then(() => {
+        if (conn.state === "ready" && conn.active < this.#cap(conn)) return conn;
+        return this.acquire();
+      });
+    }
+    if (this.#waiters.length >= this.#o.queueSize) {
+      return Promise.reject(this.#exhausted(`queue of ${this.#o.queueSize} is full`));
+    }
+    return new Promise((resolve, reject) => {
+      const w: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#waiters = this.#waiters.filter((x) => x !== w);
+          reject(this.#exhausted(`waited ${this.#o.queueTimeoutMs} ms`));
+        }, this.#o.queueTimeoutMs),
+      };
+      this.#waiters.push(w);
+    });
+  }
+
+  release(conn: Connection): void {
+    if (conn.state === "ready" && this.#waiters.length > 0 && conn.active < this.#cap(conn)) {
+      const w = this.#waiters.shift()!;
+      clearTimeout(w.timer);
+      w.resolve(conn);
+      return;
+    }
+    if (conn.active === 0 && conn.state === "ready" && this.#idleCount() > this.#o.maxIdle && this.#live() > this.#o.minConnections) {
+      conn.drain();
+    }
+  }
+
+  /** Stop using every connection: calls in flight finish, then they close. */
+  drain(): void {
+    this.#closed = true;
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    for (const w of this.#waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(this.#closedError());
+    }
+    for (const c of this.#conns) c.drain();
+  }
+
+  destroy(): void {
+    this.drain();
+    for (const c of this.#conns) c.destroy();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  stats(): PoolStats {
+    const count = (s: ConnectionState) => this.#conns.filter((c) => c.state === s).length;
+    return {
+      key: this.key,
+      connections: { ready: count("ready"), connecting: count("connecting"), draining: count("draining"), idle: this.#idleCount() },
+      inFlight: this.inFlight,
+      queued: this.#waiters.length,
+      opened: this.#opened,
+      connectFailures: this.#connectFailures,
+      details: this.#conns.map((c) => c.stats()),
+    };
+  }
+
+  #cap(c: Connection): number {
+    return Math.min(c.capacity, this.#o.maxConcurrentPerConnection);
+  }
+
+  /** Least-loaded ready connection with room; ties go to the most recently used (LIFO keeps the idle set warm). */
+  #pick(): Connection | undefined {
+    let best: Connection | undefined;
+    for (const c of this.#conns) {
+      if (c.state !== "ready" || c.active >= this.#cap(c)) continue;
+      if (!best || c.active < best.active || (c.active === best.active && c.lastUsedAt > best.lastUsedAt)) best = c;
+    }
+    return best;
+  }
+
+  #live(): number {
+    let n = 0;
+    for (const c of this.#conns) if (c.state === "ready" || c.state === "connecting") n++;
+    return n;
+  }
+
+  #idleCount(): number {
+    let n = 0;
+    for (const c of this.#conns) if (c.state === "ready" && c.active === 0) n++;
+    return n;
+  }
+
+  #open(): Connection {
+    const conn = this.#o.create(nextId++);
+    this.#opened++;
+    this.#conns.push(conn);
+    conn.onStateChange((s) => {
+      if (s === "closed") this.#conns = this.#conns.filter((c) => c !== conn);
+      if (s === "ready") this.#serveWaiters();
+      // A draining or closed connection is replaced so the pool keeps its minimum (and waiters get served).
+      if ((s === "draining" || s === "closed") && !this.#closed) this.#replenish();
+    });
+    conn.ready.catch((e) => {
+      this.#connectFailures++;
+      this.onConnectFailure.emit(e as GatewayError);
+      // Waiters can't be served by this one; fail them fast rather than letting them time out.
+      if (this.#live() === 0) {
+        for (const w of this.#waiters.splice(0)) {
+          clearTimeout(w.timer);
+          w.reject(e);
+        }
+      }
+    });
+    return conn;
+  }
+
+  #replenish(): void {
+    const wanted = Math.max(this.#o.minConnections, this.#waiters.length > 0 ? 1 : 0);
+    if (this.#live() < wanted && this.#live() < this.#o.maxConnections) this.#open();
+  }
+
+  #serveWaiters(): void {
+    while (this.#waiters.length > 0) {
+      const c = this.#pick();
+      if (!c) return;
+      const w = this.#waiters.shift()!;
+      clearTimeout(w.timer);
+      w.resolve(c);
+    }
+  }
+
+  #sweepIdle(): void {
+    const now = Date.now();
+    let live = this.#live();
+    for (const c of [...this.#conns].sort((a, b) => a.lastUsedAt - b.lastUsedAt)) {
+      if (live <= this.#o.minConnections) break;
+      if (c.state === "ready" && c.active === 0 && now - c.lastUsedAt >= this.#o.idleTimeoutMs) {
+        c.drain();
+        live--;
+      }
+    }
+  }
+
+  #exhausted(why: string): GatewayError {
+    return new GatewayError({
+      code: GrpcCode.UNAVAILABLE,
+      reason: Reason.poolExhausted,
+      message: `all ${this.#o.maxConnections} connections to ${this.#o.upstream} (${this.key}) are busy; ${why}`,
+      upstream: this.#o.upstream,
+      endpoint: this.key,
+    });
+  }
+
+  #closedError(): GatewayError {
+    return new GatewayError({
+      code: GrpcCode.UNAVAILABLE,
+      reason: Reason.draining,
+      message: `endpoint ${this.key} of ${this.#o.upstream} is draining`,
+      upstream: this.#o.upstream,
+      endpoint: this.key,
+      neverSent: true,
+    });
+  }
+}
