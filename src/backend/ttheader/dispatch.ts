@@ -1,8 +1,7 @@
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { GatewayError } from "../../core/index.ts";
 import { ExceptionType, exceptionTypeForGrpcCode, type BizStatus, type ExceptionInfo } from "../../protocol/ttheader/index.ts";
+import type { MethodEntry } from "../method-table.ts";
 import { BizError, type HandlerContext, type UnaryHandler } from "../types.ts";
-import type { Route } from "./routing.ts";
 
 /** What one call produced, before it is framed. */
 export type Outcome =
@@ -15,7 +14,7 @@ function isBizError(e: unknown): e is BizError {
   return e instanceof BizError || (e instanceof Error && e.name === "BizError" && typeof (e as BizError).bizStatus === "number");
 }
 
-/** Maps what a handler threw: BizError -> biz headers, GatewayError -> mapped type id, anything else -> 6. */
+/** Maps what a handler threw: BizError -> biz headers, GatewayError -> mapped type id, anything else -> 6 InternalError. */
 export function outcomeForError(e: unknown): Outcome {
   if (isBizError(e)) {
     return { kind: "biz", biz: e.bizExtra ? { status: e.bizStatus, message: e.message, extra: e.bizExtra } : { status: e.bizStatus, message: e.message } };
@@ -25,20 +24,20 @@ export function outcomeForError(e: unknown): Outcome {
   return { kind: "exception", exception: { typeId: ExceptionType.internalError, message } };
 }
 
-/** Decode the request, run the unary handler, encode its result (protobuf-es reflection). */
-export async function runUnary(route: Route, body: Uint8Array, ctx: HandlerContext): Promise<Outcome> {
-  if (route.method.methodKind !== "unary") {
-    return { kind: "exception", exception: { typeId: ExceptionType.unknownMethod, message: `method ${route.method.name} is ${route.method.methodKind}; TTHeader serves unary methods only` } };
+/** Decode, run the unary handler, encode (the shared method table does the protobuf reflection). */
+export async function runUnary(entry: MethodEntry, body: Uint8Array, ctx: HandlerContext): Promise<Outcome> {
+  if (entry.desc.methodKind !== "unary") {
+    return { kind: "exception", exception: { typeId: ExceptionType.unknownMethod, message: `method ${entry.desc.name} is ${entry.desc.methodKind}; TTHeader serves unary methods only` } };
   }
   let request: unknown;
   try {
-    request = fromBinary(route.method.input, body);
+    request = entry.decode(body);
   } catch (e) {
-    return { kind: "exception", exception: { typeId: ExceptionType.protocolError, message: `cannot decode ${route.method.input.typeName}: ${e instanceof Error ? e.message : String(e)}` } };
+    // The request bytes are not the input message: Kitex's codec reports ProtocolError (7).
+    return { kind: "exception", exception: { typeId: ExceptionType.protocolError, message: e instanceof Error ? e.message : String(e) } };
   }
   try {
-    const result: unknown = await (route.handler as UnaryHandler)(request, ctx);
-    return { kind: "reply", body: toBinary(route.method.output, create(route.method.output, result as never)) };
+    return { kind: "reply", body: entry.encode(await (entry.handler as UnaryHandler)(request, ctx)) };
   } catch (e) {
     return outcomeForError(e);
   }

@@ -18,7 +18,7 @@ import type { TcpConnection, TcpHandlers } from "../../runtime/index.ts";
 import type { HandlerContext } from "../types.ts";
 import { runUnary, type Outcome } from "./dispatch.ts";
 import { requestMetadata } from "./request-metadata.ts";
-import { isRoute, type Router } from "./routing.ts";
+import { isMethodEntry, type Router } from "./routing.ts";
 
 /** How long a half-closed connection waits for the peer to close before it is destroyed. */
 const END_TIMEOUT_MS = 1000;
@@ -127,7 +127,7 @@ export class ServerConnection {
   async #run(frame: TTHeaderFrame, msg: RpcMessage): Promise<void> {
     const isn = frame.strHeaders.get(StrKey.idlServiceName);
     const route = msg.codec === "kitex-protobuf" ? this.#deps.router.find(msg.method, isn) : { typeId: 1, message: `unknown method ${msg.method}` };
-    if (!isRoute(route)) {
+    if (!isMethodEntry(route)) {
       // Non-mux Kitex closes the connection after a routing error, with crrst (§12.9).
       this.#reply(msg, { kind: "exception", exception: route }, {}, !this.#mux);
       return;
@@ -139,7 +139,7 @@ export class ServerConnection {
       metadata: requestMetadata(frame),
       signal: linked.signal,
       deadline: deadline?.at,
-      method: route.method,
+      method: route.desc,
       responseMetadata: {},
     };
     try {

@@ -198,6 +198,9 @@ describe("through our connections", () => {
       expect((await rejection(c.unary(codec.request({ text: "notfound" }), { method: ECHO }))).code).toBe(GrpcCode.INTERNAL);
       const biz = await rejection(c.unary(codec.request({ text: "biz" }), { method: ECHO }));
       expect([biz.code, biz.reason, biz.biz]).toEqual([GrpcCode.INTERNAL, "business_error", { status: 1001, message: "user not found" }]);
+      const garbage = await rejection(c.unary(new Uint8Array([0xff, 0xff, 0xff]), { method: ECHO }));
+      expect(garbage.code).toBe(GrpcCode.INTERNAL);
+      expect(garbage.message).toContain("ProtocolError (7)");
       const bizx = await rejection(c.unary(codec.request({ text: "bizextra" }), { method: ECHO }));
       expect(bizx.biz).toEqual({ status: 1002, message: "quota exceeded", extra: { retry_after: "5" } });
       expect(c.state).toBe("ready");
@@ -215,9 +218,13 @@ describe("through our connections", () => {
     }
     expect(mux.state).toBe("ready");
     await until(() => pp.state === "closed");
-    const svc = await rejection(mux.unary(new Uint8Array(0), { method: { service: "demo.v1.NopeService", method: "Echo", path: "/demo.v1.NopeService/Echo" } }));
+    const nope = (method: string) => ({ service: "demo.v1.NopeService", method, path: `/demo.v1.NopeService/${method}` });
+    const svc = await rejection(mux.unary(new Uint8Array(0), { method: nope("Missing") }));
     expect(svc.code).toBe(GrpcCode.UNIMPLEMENTED);
-    expect(svc.message).toContain("UnknownService (20)");
+    expect(svc.message).toContain("UnknownService (20): unknown service NopeService, method Missing");
+    // Like Kitex's non-strict service search, a known method is still found when isn names another service.
+    const found = await mux.unary(codec.request({ text: "by name" }), { method: nope("Echo") });
+    expect(codec.response(found.message).text).toBe("by name");
   });
 
   test("2,000 concurrent calls through one mux connection each get their own reply", async () => {

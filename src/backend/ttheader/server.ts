@@ -2,7 +2,7 @@ import { sleep } from "../../core/index.ts";
 import { resolveLimits, type TTHeaderLimits } from "../../protocol/ttheader/index.ts";
 import type { Runtime, TcpServerHandle } from "../../runtime/index.ts";
 import type { ServiceImplementation } from "../types.ts";
-import { Router } from "./routing.ts";
+import { createRouter } from "./routing.ts";
 import { ServerConnection } from "./server-connection.ts";
 
 export interface TTHeaderServeOptions {
@@ -43,7 +43,7 @@ export interface TTHeaderServer {
 
 /** Serves a ServiceImplementation over TTHeader + KitexProtobuf, mux and pingpong clients on one port. */
 export async function serveTTHeader(options: TTHeaderServeOptions): Promise<TTHeaderServer> {
-  const router = new Router(options.service.registry, options.service.handlers);
+  const router = createRouter(options.service);
   const conns = new Set<ServerConnection>();
   const onError = options.onError ?? (() => {});
   const now = options.now ?? Date.now;
