@@ -153,6 +153,20 @@ describe("raw frames: our replies match real Kitex", () => {
     expect(bytesToHex(f.payload)).toBe(bytesToHex(decodeFrameOf("kitex-captured/32_replay_unknown_method_Nope_reply.hex").payload));
   });
 
+  test("oneway calls run the handler and get no reply", async () => {
+    const { server, log } = await start();
+    const raw = await rawSocket(server.port);
+    const frame = (type: number, seqId: number, text: string) =>
+      encodeMessageFrame({}, { codec: "kitex-protobuf", framed: true, type, method: "Echo", seqId, body: codec.request({ text }) });
+    raw.sock.write(frame(4, 1, "oneway"));
+    raw.sock.write(frame(1, 2, "call"));
+    await until(() => raw.frames.length === 1 && log.calls.length === 2);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(raw.frames.map((f) => f.seqId)).toEqual([2]);
+    expect(log.calls.map((c) => c.text).sort()).toEqual(["call", "oneway"]);
+    raw.sock.destroy();
+  });
+
   test("garbage and oversized frames: the server closes without writing a byte", async () => {
     const { server, errors } = await start({ limits: { maxFrameSize: 1024 } });
     const a = await rawSocket(server.port);

@@ -384,6 +384,32 @@ describe("failures", () => {
     expect(seen).toEqual(["closed"]);
   });
 
+  test("while connecting, a call still honours its signal and deadline (never sent)", async () => {
+    const hanging: TTHeaderConnectionOptions["connectTcp"] = () => new Promise(() => {});
+    const conn = createMuxConnection({ connectTcp: hanging, host: "10.0.0.1", port: 1 });
+    expect(conn.state).toBe("connecting");
+    const ctl = new AbortController();
+    const p = conn.unary(enc.encode("a"), { method: ECHO, signal: ctl.signal });
+    setTimeout(() => ctl.abort(), 20);
+    const a = await rejection(p);
+    expect([a.code, a.neverSent]).toEqual([GrpcCode.CANCELLED, true]);
+    const d = await rejection(conn.unary(enc.encode("b"), { method: ECHO, deadline: Date.now() + 30 }));
+    expect([d.code, d.neverSent]).toEqual([GrpcCode.DEADLINE_EXCEEDED, true]);
+    conn.destroy();
+    expect(conn.state).toBe("closed");
+  });
+
+  test("a connect timeout from the runtime is reported as upstream_connect_timeout", async () => {
+    const timingOut: TTHeaderConnectionOptions["connectTcp"] = async () => {
+      const e = new Error("connect timed out");
+      e.name = "ConnectTimeoutError";
+      throw e;
+    };
+    const conn = createPingpongConnection({ connectTcp: timingOut, host: "10.0.0.1", port: 1 });
+    const e = await rejection(conn.unary(enc.encode("a"), { method: ECHO }));
+    expect([e.code, e.reason, e.neverSent]).toEqual([GrpcCode.UNAVAILABLE, "upstream_connect_timeout", true]);
+  });
+
   test("destroy fails calls in flight; a request over the frame limit is refused before sending", async () => {
     const { conn } = await setup("mux", () => {}, { limits: { maxFrameSize: 256 } });
     const tooBig = await rejection(conn.unary(new Uint8Array(1000), { method: ECHO }));

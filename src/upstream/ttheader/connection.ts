@@ -133,13 +133,7 @@ export class TTHeaderConnection implements Connection {
   }
 
   async unary(request: Uint8Array, options: CallOptions): Promise<UnaryReply> {
-    if (this.#state === "connecting") {
-      try {
-        await this.ready;
-      } catch (e) {
-        throw GatewayError.is(e) ? E.asNeverSent(e) : e;
-      }
-    }
+    if (this.#state === "connecting") await this.#waitReady(options);
     if (this.#state === "closed") throw E.notSentError(this.#endpoint);
     if (this.#state === "draining") throw E.drainingError(this.#endpoint);
     if (options.signal?.aborted) throw E.cancelledError(this.#endpoint, true, options.signal.reason);
@@ -180,6 +174,28 @@ export class TTHeaderConnection implements Connection {
     this.#bytesSent += bytes.byteLength;
     tcp.write(bytes); // false only means "buffered"; a dead socket reports through close()
     return call.promise;
+  }
+
+  /** Waits for the connect, but no longer than the call's deadline or signal allow. */
+  #waitReady(options: CallOptions): Promise<void> {
+    const { signal, deadline } = options;
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = () => finish(E.cancelledError(this.#endpoint, true, signal?.reason));
+      const finish = (error?: GatewayError) => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        if (error) reject(error);
+        else resolve();
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (deadline !== undefined) timer = setTimeout(() => finish(E.deadlineError(this.#endpoint, true)), Math.max(0, deadline - this.#now()));
+      this.ready.then(
+        () => finish(),
+        (e: unknown) => finish(GatewayError.is(e) ? E.asNeverSent(e) : E.connectError(this.#endpoint, e)),
+      );
+    });
   }
 
   stream(requests: AsyncIterable<Uint8Array>, _options: CallOptions): StreamReply {
