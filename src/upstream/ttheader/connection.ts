@@ -207,7 +207,10 @@ export class TTHeaderConnection implements Connection {
       neverSent: true,
       endpoint: this.#endpoint,
     });
-    void requests[Symbol.asyncIterator]().return?.();
+    // Let the producer know nothing will be read; a failing return() must not become an unhandled rejection.
+    Promise.resolve()
+      .then(() => requests[Symbol.asyncIterator]().return?.())
+      .catch(() => {});
     const metadata = Promise.reject(error);
     metadata.catch(() => {});
     return {
