@@ -145,11 +145,11 @@ export class TTHeaderConnection implements Connection {
     const seqId = this.#nextSeqId();
     const headers = buildRequestHeaders({
       method: options.method,
-      ...(options.metadata ? { metadata: options.metadata } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      ...(this.#o.fromService ? { fromService: this.#o.fromService } : {}),
-      ...(this.#o.fromMethod ? { fromMethod: this.#o.fromMethod } : {}),
-      ...(this.#o.toService ? { toService: this.#o.toService } : {}),
+      metadata: options.metadata,
+      timeoutMs,
+      fromService: this.#o.fromService,
+      fromMethod: this.#o.fromMethod,
+      toService: this.#o.toService,
       sendIsn: this.#o.sendIsn ?? true,
     });
     const bytes = encodeMessageFrame(

@@ -38,12 +38,12 @@ function upperKey(k: string): string {
 
 export interface RequestHeaderInput {
   readonly method: MethodRef;
-  readonly metadata?: Readonly<Record<string, string>>;
+  readonly metadata?: Readonly<Record<string, string>> | undefined;
   /** Remaining time in ms, if the call has a deadline. */
-  readonly timeoutMs?: number;
-  readonly fromService?: string;
-  readonly fromMethod?: string;
-  readonly toService?: string;
+  readonly timeoutMs?: number | undefined;
+  readonly fromService?: string | undefined;
+  readonly fromMethod?: string | undefined;
+  readonly toService?: string | undefined;
   readonly sendIsn: boolean;
 }
 
