@@ -93,3 +93,27 @@ describe("TTHeader failures", () => {
     expect(ok.json.text).toBe("after");
   });
 });
+
+describe("TTHeader server graceful stop under load", () => {
+  for (const protocol of ["ttheader-mux", "ttheader-pool"] as const) {
+    test(`${protocol}: every call succeeds or fails with a retryable error; none hangs`, async () => {
+      const s = await startDemoStack({ protocol });
+      try {
+        // A steady stream of calls (one per ms); the backend stops gracefully in the middle of it.
+        const calls: Promise<{ status: number; json: any }>[] = [];
+        for (let i = 0; i < 200; i++) {
+          calls.push(postJson(`${s.url}/v1/echo`, { text: `g${i}`, delay_ms: 20 }, { "x-sluice-timeout": "3s" }));
+          if (i === 100) void s.backend.stop();
+          await new Promise((r) => setTimeout(r, 1));
+        }
+        const results = await Promise.all(calls);
+        const ok = results.filter((r) => r.status === 200).length;
+        const retryable = results.filter((r) => r.status === 503 && r.json.code === "UNAVAILABLE").length;
+        expect(ok + retryable).toBe(200);
+        expect(ok).toBeGreaterThan(0);
+      } finally {
+        await s.stop();
+      }
+    }, 15_000);
+  }
+});

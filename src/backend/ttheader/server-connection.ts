@@ -48,6 +48,8 @@ export class ServerConnection {
   #mux = false;
   #stopping = false;
   #controlSentAt = 0;
+  #stopStartedAt = 0;
+  #framesSeen = 0;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #done = false;
   #ending = false;
@@ -82,6 +84,7 @@ export class ServerConnection {
   beginStop(): void {
     if (this.#stopping || this.#done) return;
     this.#stopping = true;
+    this.#stopStartedAt = this.#deps.now();
     if (this.#mux) {
       this.#tcp.write(encodeControlFrame(this.#deps.limits));
       this.#controlSentAt = this.#deps.now();
@@ -107,7 +110,15 @@ export class ServerConnection {
   }
 
   #serve(frame: TTHeaderFrame): void {
-    if (frame.flags & HeaderFlag.supportOutOfOrder) this.#mux = true;
+    this.#framesSeen++;
+    if (frame.flags & HeaderFlag.supportOutOfOrder && !this.#mux) {
+      this.#mux = true;
+      // Learned it is mux only after stop began (an idle warm connection): tell the client now.
+      if (this.#stopping && this.#controlSentAt === 0) {
+        this.#tcp.write(encodeControlFrame(this.#deps.limits));
+        this.#controlSentAt = this.#deps.now();
+      }
+    }
     const decoded = decodePayload(frame.payload);
     if (!decoded.ok || (decoded.value.type !== MessageType.call && decoded.value.type !== MessageType.oneway)) {
       this.#deps.onError(decoded.ok ? new Error(`unexpected message type ${decoded.value.type}`) : decoded.error);
@@ -176,8 +187,11 @@ export class ServerConnection {
 
   #maybeFinishStop(): void {
     if (!this.#stopping || this.#done || this.#inFlight > 0) return;
-    if (!this.#mux) return this.#endSoon();
-    const wait = this.#controlSentAt + this.#deps.stopGraceMs - this.#deps.now();
+    // A connection that has sent nothing yet may be a pooled mux connection about to be used: give it
+    // the same grace as mux so requests already in transit are served, not cut off.
+    if (!this.#mux && this.#framesSeen > 0) return this.#endSoon();
+    const since = this.#mux ? this.#controlSentAt : this.#stopStartedAt;
+    const wait = since + this.#deps.stopGraceMs - this.#deps.now();
     if (wait <= 0) return this.#endSoon();
     if (this.#graceTimer === undefined) {
       this.#graceTimer = setTimeout(() => {

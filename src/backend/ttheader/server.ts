@@ -82,6 +82,8 @@ export async function serveTTHeader(options: TTHeaderServeOptions): Promise<TTHe
       const timeoutMs = stopOptions?.timeoutMs ?? options.stopTimeoutMs ?? 5000;
       const until = now() + timeoutMs;
       stopped = (async () => {
+        // New connections are refused from here on (clients reconnect elsewhere, a never-sent failure).
+        handle.stopAccepting();
         for (const c of conns) c.beginStop();
         while (conns.size > 0 && now() < until) await sleep(10);
         await closeAll();
