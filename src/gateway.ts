@@ -112,7 +112,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     lookupRoute,
     target,
     forwardHeaders: ["traceparent", "tracestate", "x-request-id"],
-    errorOptions: { decodeDetails: (bin) => decodeStatusDetails(registry, bin) },
+    errorOptions: { decodeDetails: (bin) => decodeStatusDetails(registry, bin), bizErrorStatus: config.businessErrorStatus },
     ready: () => ready,
     admin: {
       upstreams: () => ({

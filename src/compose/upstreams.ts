@@ -4,7 +4,7 @@ import type { UpstreamConfig } from "../config/index.ts";
 import { createStaticResolver, DnsResolver, type LookupFn, type Resolver } from "../discovery/index.ts";
 import { createUpstreamResilience, UpstreamGroup, type UpstreamResilience } from "../rpc/index.ts";
 import type { Runtime } from "../runtime/index.ts";
-import { createGrpcConnection, type Connection, type EndpointAddress } from "../upstream/index.ts";
+import { createGrpcConnection, createMuxConnection, createPingpongConnection, type Connection, type EndpointAddress } from "../upstream/index.ts";
 
 export interface BuiltUpstream {
   readonly group: UpstreamGroup;
@@ -37,6 +37,23 @@ function grpcFactory(u: UpstreamConfig, rt: Runtime): (a: EndpointAddress, id: n
     });
 }
 
+function ttheaderFactory(u: UpstreamConfig, rt: Runtime): (a: EndpointAddress, id: number) => Connection {
+  const create = u.mode === "mux" ? createMuxConnection : createPingpongConnection;
+  return (address, id) =>
+    create({
+      id,
+      connectTcp: rt.connectTcp,
+      host: address.host,
+      port: address.port,
+      connectTimeoutMs: u.connectTimeout,
+      // TCP keepalive finds dead peers on idle TTHeader connections (there is no PING frame).
+      keepAliveMs: u.keepalive.interval > 0 ? u.keepalive.interval : 30_000,
+      toService: u.serviceName,
+      fromService: "sluice",
+      limits: { maxFrameSize: u.maxMessageBytes + 64 * 1024 },
+    });
+}
+
 function resolverFor(u: UpstreamConfig, lookup: LookupFn): Resolver {
   if (u.dns) {
     return new DnsResolver({ host: u.dns.host, port: u.dns.port, lookup, refreshMs: u.dns.refreshInterval, minRefreshMs: u.dns.minRefreshInterval });
@@ -49,7 +66,7 @@ function resolverFor(u: UpstreamConfig, lookup: LookupFn): Resolver {
 
 export function buildUpstream(u: UpstreamConfig, f: UpstreamFactories): BuiltUpstream {
   const key = protocolKey(u);
-  const factory = key === "grpc" ? grpcFactory : f.protocols?.[key];
+  const factory = f.protocols?.[key] ?? (key === "grpc" ? grpcFactory : ttheaderFactory);
   if (!factory) throw new Error(`upstream ${u.name}: protocol ${key} is not available`);
   const ttMux = key === "ttheader-mux";
   const pingpong = key === "ttheader-pool";

@@ -159,6 +159,8 @@ export const configSchema = z
     /** Which services go to which upstream: "demo.v1.EchoService" or a package prefix "demo.v1.*", or "*". */
     services: z.array(z.object({ match: z.string().min(1), upstream: z.string().min(1) }).strict()).min(1),
     routes: z.array(routeSchema).default([]),
+    /** HTTP status for backend business errors (Kitex biz-status); they carry a `business` object. */
+    businessErrorStatus: z.number().int().min(200).max(599).default(422),
     defaults: z
       .object({
         timeout: duration.default(DEFAULTS.route.timeoutMs),

@@ -1,6 +1,6 @@
 // demo.v1.EchoService handlers (contract in idl/demo/v1/echo.proto).
 import { GatewayError, GrpcCode, sleep } from "../core/index.ts";
-import type { HandlerContext, HandlerMap } from "../backend/index.ts";
+import { BizError, type HandlerContext, type HandlerMap } from "../backend/index.ts";
 
 interface EchoRequest { text: string; n: bigint; blob: Uint8Array; delayMs: number; size: number }
 
@@ -36,6 +36,9 @@ export function echoHandlers(stats: EchoStats): HandlerMap {
       stats.echoCompleted++;
       if (req.text === "fail:internal") throw new GatewayError({ code: GrpcCode.INTERNAL, reason: "demo", message: "demo failure" });
       if (req.text === "fail:unavailable") throw new GatewayError({ code: GrpcCode.UNAVAILABLE, reason: "demo", message: "demo unavailable" });
+      // Business errors, as the Kitex captures' handler returns them (shared/protocol vectors 03/04).
+      if (req.text === "biz") throw new BizError(1001, "user not found");
+      if (req.text === "bizextra") throw new BizError(1002, "quota exceeded", { retry_after: "5" });
       return { text: req.text, n: req.n, blob: req.size > 0 ? patternBlob(req.size) : req.blob };
     },
     "demo.v1.EchoService/EchoStream": async function* (req: EchoRequest, ctx: HandlerContext) {

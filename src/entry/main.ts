@@ -29,10 +29,10 @@ export async function main(rt: Runtime): Promise<void> {
     const descriptorPath = demoDescriptorPath();
     const backend = await startDemoBackend({ runtime: rt, descriptorPath, orderLatencyMs: Number(rt.env("SLUICE_DEMO_ORDER_MS") ?? 300) });
     stops.push(() => backend.stop());
-    config = parseConfig(demoConfig({ port: Number(portEnv ?? 8080), descriptorPath, backendPort: backend.grpcPort, protocol }));
+    config = parseConfig(demoConfig({ port: Number(portEnv ?? 8080), descriptorPath, backendPort: protocol === "grpc" ? backend.grpcPort : backend.ttheaderPort, protocol }));
   }
   const gw = await startGateway({ config, runtime: rt });
-  console.log(`sluice listening on ${gw.url} (runtime: ${rt.name}${demo ? ", built-in demo" : ""})`);
+  console.log(`sluice listening on ${gw.url} (runtime: ${rt.name}${demo ? `, built-in demo over ${rt.env("SLUICE_DEMO_PROTOCOL") ?? "grpc"}` : ""})`);
   if (demo) {
     const u = gw.url;
     console.log(`try:

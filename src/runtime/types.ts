@@ -55,6 +55,9 @@ export interface TcpConnection {
 
 export interface TcpServerHandle {
   readonly port: number;
+  /** Refuse new connections; open ones stay (graceful shutdown). */
+  stopAccepting(): void;
+  /** Refuse new connections and destroy open ones. */
   close(): Promise<void>;
 }
 

@@ -54,6 +54,9 @@ export class EndpointPool {
   readonly onConnectFailure = new Event<GatewayError>();
   readonly #o: PoolOptions;
   #conns: Connection[] = [];
+  /** Calls handed out per connection and not yet released: the pool's own count, so two acquirers
+   *  never get the last slot of one connection between acquire() and the call starting. */
+  #leased = new Map<Connection, number>();
   #waiters: Waiter[] = [];
   #opened = 0;
   #connectFailures = 0;
@@ -76,7 +79,7 @@ export class EndpointPool {
 
   get inFlight(): number {
     let n = 0;
-    for (const c of this.#conns) n += c.active;
+    for (const v of this.#leased.values()) n += v;
     return n;
   }
 
@@ -104,7 +107,7 @@ export class EndpointPool {
   acquire(): Connection | Promise<Connection> {
     if (this.#closed) return Promise.reject(this.#closedError());
     const c = this.#pick();
-    if (c) return c;
+    if (c) return this.#lease(c);
     // A connection still connecting takes as many calls as it will have room for: a burst (cold start, or
     // every connection drained by GOAWAY at once) waits for it rather than dialling one connection per
     // waiting call (that dial storm made 60 connections to one endpoint, and GOAWAYs arrive all together).
@@ -141,7 +144,7 @@ export class EndpointPool {
     return conn.ready.then(
       () => {
         settle();
-        if (conn.state === "ready" && conn.active < this.#cap(conn)) return conn;
+        if (conn.state === "ready" && this.#load(conn) < this.#cap(conn)) return this.#lease(conn);
         return this.acquire();
       },
       (e: unknown) => {
@@ -152,15 +155,28 @@ export class EndpointPool {
   }
 
   release(conn: Connection): void {
-    if (conn.state === "ready" && this.#waiters.length > 0 && conn.active < this.#cap(conn)) {
+    const n = (this.#leased.get(conn) ?? 1) - 1;
+    if (n > 0) this.#leased.set(conn, n);
+    else this.#leased.delete(conn);
+    if (conn.state === "ready" && this.#waiters.length > 0 && this.#load(conn) < this.#cap(conn)) {
       const w = this.#waiters.shift()!;
       clearTimeout(w.timer);
-      w.resolve(conn);
+      w.resolve(this.#lease(conn));
       return;
     }
-    if (conn.active === 0 && conn.state === "ready" && this.#idleCount() > this.#o.maxIdle && this.#live() > this.#o.minConnections) {
+    if (this.#load(conn) === 0 && conn.state === "ready" && this.#idleCount() > this.#o.maxIdle && this.#live() > this.#o.minConnections) {
       conn.drain();
     }
+  }
+
+  #lease(c: Connection): Connection {
+    this.#leased.set(c, (this.#leased.get(c) ?? 0) + 1);
+    return c;
+  }
+
+  /** Calls on a connection: those leased by this pool, or more if the connection says so. */
+  #load(c: Connection): number {
+    return Math.max(c.active, this.#leased.get(c) ?? 0);
   }
 
   /** Stop using every connection: calls in flight finish, then they close. */
@@ -204,9 +220,14 @@ export class EndpointPool {
   /** Least-loaded ready connection with room; ties go to the most recently used (LIFO keeps the idle set warm). */
   #pick(): Connection | undefined {
     let best: Connection | undefined;
+    let bestLoad = Infinity;
     for (const c of this.#conns) {
-      if (c.state !== "ready" || c.active >= this.#cap(c)) continue;
-      if (!best || c.active < best.active || (c.active === best.active && c.lastUsedAt > best.lastUsedAt)) best = c;
+      const load = this.#load(c);
+      if (c.state !== "ready" || load >= this.#cap(c)) continue;
+      if (!best || load < bestLoad || (load === bestLoad && c.lastUsedAt > best.lastUsedAt)) {
+        best = c;
+        bestLoad = load;
+      }
     }
     return best;
   }
@@ -219,7 +240,7 @@ export class EndpointPool {
 
   #idleCount(): number {
     let n = 0;
-    for (const c of this.#conns) if (c.state === "ready" && c.active === 0) n++;
+    for (const c of this.#conns) if (c.state === "ready" && this.#load(c) === 0) n++;
     return n;
   }
 
@@ -229,7 +250,10 @@ export class EndpointPool {
     this.#conns.push(conn);
     let connected = false;
     conn.onStateChange((s) => {
-      if (s === "closed") this.#conns = this.#conns.filter((c) => c !== conn);
+      if (s === "closed") {
+        this.#conns = this.#conns.filter((c) => c !== conn);
+        this.#leased.delete(conn);
+      }
       if (s === "ready") this.#serveWaiters();
       // A draining or closed connection is replaced so the pool keeps its minimum (and waiters get served).
       // A failed connect is handled below, after the failure streak is counted.
@@ -281,7 +305,7 @@ export class EndpointPool {
       if (!c) return;
       const w = this.#waiters.shift()!;
       clearTimeout(w.timer);
-      w.resolve(c);
+      w.resolve(this.#lease(c));
     }
   }
 
@@ -290,7 +314,7 @@ export class EndpointPool {
     let live = this.#live();
     for (const c of [...this.#conns].sort((a, b) => a.lastUsedAt - b.lastUsedAt)) {
       if (live <= this.#o.minConnections) break;
-      if (c.state === "ready" && c.active === 0 && now - c.lastUsedAt >= this.#o.idleTimeoutMs) {
+      if (c.state === "ready" && this.#load(c) === 0 && now - c.lastUsedAt >= this.#o.idleTimeoutMs) {
         c.drain();
         live--;
       }

@@ -20,7 +20,7 @@ export interface Stack {
 export async function startDemoStack(o: { protocol?: DemoProtocol; orderLatencyMs?: number; tweak?: (c: ConfigInput) => ConfigInput } = {}): Promise<Stack> {
   const rt = await detectRuntime();
   const backend = await startDemoBackend({ runtime: rt, descriptorPath: DESCRIPTORS, orderLatencyMs: o.orderLatencyMs ?? 50 });
-  let input = demoConfig({ port: 0, host: "127.0.0.1", descriptorPath: DESCRIPTORS, backendPort: backend.grpcPort, protocol: o.protocol ?? "grpc" });
+  let input = demoConfig({ port: 0, host: "127.0.0.1", descriptorPath: DESCRIPTORS, backendPort: (o.protocol ?? "grpc") === "grpc" ? backend.grpcPort : backend.ttheaderPort, protocol: o.protocol ?? "grpc" });
   if (o.tweak) input = o.tweak(input);
   const gw = await startGateway({ config: parseConfig(input), runtime: rt });
   return {

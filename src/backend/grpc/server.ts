@@ -4,6 +4,7 @@ import { AsyncQueue, GatewayError, GrpcCode, toGatewayError } from "../../core/i
 import { EnvelopeDecoder, encodeEnvelope, encodeGrpcMessage, parseGrpcTimeout } from "../../protocol/grpc/index.ts";
 import { waitForDrain, type H2ServeOptions, type H2ServerHandle, type H2ServerStream } from "../../runtime/index.ts";
 import { createMethodTable, type MethodEntry } from "../method-table.ts";
+import { BizError } from "../types.ts";
 import type { HandlerContext, ServiceImplementation } from "../types.ts";
 
 export interface GrpcServerOptions {
@@ -121,13 +122,19 @@ async function runCall(
     }
   } catch (e) {
     finished = true;
-    const err = toGatewayError(e, GrpcCode.UNKNOWN);
+    // Business errors travel as grpc-status 13 plus biz-status/biz-message/biz-extra trailers, as Kitex's
+    // gRPC transport sends them (shared/protocol/kitex-ttheader.md, gRPC interop).
+    const biz = e instanceof BizError ? e : undefined;
+    const err = biz ? new GatewayError({ code: GrpcCode.INTERNAL, reason: "business_error", message: biz.message }) : toGatewayError(e, GrpcCode.UNKNOWN);
+    const extra: Record<string, string> = biz
+      ? { "biz-status": String(biz.bizStatus), "biz-message": encodeGrpcMessage(biz.message), ...(biz.bizExtra ? { "biz-extra": JSON.stringify(biz.bizExtra) } : {}) }
+      : {};
     if (!stream.destroyed) {
       if (headersSent) {
-        stream.on("wantTrailers", () => sendStatus(stream, err.code, err.message, false));
+        stream.on("wantTrailers", () => sendStatus(stream, err.code, err.message, false, extra));
         stream.end();
       } else {
-        sendStatus(stream, err.code, err.message, true);
+        sendStatus(stream, err.code, err.message, true, extra);
       }
     }
   } finally {

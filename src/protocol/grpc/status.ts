@@ -38,6 +38,8 @@ export interface GrpcStatus {
   /** Raw google.rpc.Status bytes, decoded to JSON details above (transcode/). */
   detailsBin?: Uint8Array;
   pushbackMs?: number;
+  /** Kitex business error trailers (biz-status non-zero). */
+  biz?: { status: number; message: string; extra?: Record<string, string> };
 }
 
 /** Reads grpc-status etc. Returns undefined if there is no grpc-status at all. */
@@ -58,6 +60,11 @@ export function readStatus(h: Headers2): GrpcStatus | undefined {
     }
   }
   if (push !== undefined) status.pushbackMs = /^\d+$/.test(push) ? Number(push) : -1;
+  const biz = headerValue(h, "biz-status");
+  if (biz !== undefined && /^-?\d+$/.test(biz) && Number(biz) !== 0) {
+    const bm = headerValue(h, "biz-message");
+    status.biz = { status: Number(biz), message: bm !== undefined ? decodeGrpcMessage(bm) : status.message, extra: parseBizExtra(headerValue(h, "biz-extra")) };
+  }
   return status;
 }
 
@@ -69,4 +76,15 @@ export function nonGrpcResponseError(httpStatus: number, contentType: string | u
     message: `upstream ${upstream} answered HTTP ${httpStatus} with content-type ${contentType ?? "(none)"}, not gRPC`,
     upstream,
   });
+}
+
+function parseBizExtra(v: string | undefined): Record<string, string> | undefined {
+  if (!v) return undefined;
+  try {
+    const o = JSON.parse(v) as unknown;
+    if (typeof o !== "object" || o === null || Array.isArray(o)) return undefined;
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, String(x)]));
+  } catch {
+    return undefined;
+  }
 }

@@ -75,11 +75,19 @@ export function listenTcp(o: { hostname: string; port: number }, accept: (conn: 
     server.once("error", reject);
     server.listen(o.port, o.hostname, () => {
       const addr = server.address() as net.AddressInfo;
+      let listening = true;
       resolve({
         port: addr.port,
+        stopAccepting: () => {
+          if (!listening) return;
+          listening = false;
+          server.close();
+        },
         close: () =>
           new Promise<void>((res) => {
             for (const s of sockets) s.destroy();
+            if (!listening) return res();
+            listening = false;
             server.close(() => res());
           }),
       });

@@ -43,7 +43,8 @@ export function requestHeaders(ctx: CallContext, o: CallOptions): Record<string,
 function statusError(s: GrpcStatus, endpoint: string): GatewayError {
   return new GatewayError({
     code: s.code as GrpcCode,
-    reason: Reason.upstreamStatus,
+    reason: s.biz ? Reason.bizError : Reason.upstreamStatus,
+    biz: s.biz,
     message: s.message,
     endpoint,
     pushbackMs: s.pushbackMs,
