@@ -1,11 +1,14 @@
-// Issue 5: calls whose HTTP client goes away mid-call. With onClientDisconnect "continue" (the default)
-// the upstream call runs to completion and the backend records it completed, never cancelled; with
-// "cancel" the upstream call is cancelled (RST_STREAM) and the backend records the cancellation.
+// Issue 5: calls whose HTTP client goes away mid-call, over gRPC, TTHeader mux and TTHeader pingpong.
+// With onClientDisconnect "continue" (the default) the upstream call runs to completion and the backend
+// records it completed, never cancelled. With "cancel" the upstream call is cancelled where the protocol
+// can say so: gRPC sends RST_STREAM(CANCEL), TTHeader pingpong closes the connection (the only way to
+// cancel a pingpong call); the backend records the cancellations. TTHeader mux has no per-call cancel
+// frame (Kitex neither): the gateway frees the call's slot at once, but the backend finishes the call.
 // And the demo story: an order placed by a client that gives up after 100 ms is still placed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { DemoBackend } from "../../src/demo/demo-backend.ts";
 import type { Gateway } from "../../src/gateway.ts";
-import { startBackend, startFaultGateway } from "../helpers/fault-gateway.ts";
+import { portFor, PROTOCOLS, startBackend, startFaultGateway, type ProtocolName } from "../helpers/fault-gateway.ts";
 import { sleepMs, waitFor } from "../helpers/fault-load.ts";
 import { getJson, startDemoStack, type Stack } from "../helpers/stack.ts";
 
@@ -36,52 +39,65 @@ async function abandon(url: string, body: (i: number) => unknown, n: number, abo
   return aborted;
 }
 
-async function gateway(policy: "continue" | "cancel"): Promise<Gateway> {
+async function gateway(protocol: ProtocolName, policy: "continue" | "cancel"): Promise<Gateway> {
   const gw = await startFaultGateway({
-    upstream: { name: "demo", endpoints: [`127.0.0.1:${backend.grpcPort}`] },
+    // Pingpong: one connection per call in flight, so all N can be in flight at once.
+    upstream: { name: "demo", ...PROTOCOLS[protocol], endpoints: [`127.0.0.1:${portFor(backend, protocol)}`], pool: { maxConnections: 2 * N } },
     routes: [{ method: "demo.v1.EchoService/Echo", onClientDisconnect: policy, timeout: "5s" }],
   });
   cleanup.push(() => gw.stop());
   return gw;
 }
 
-describe(`${N} calls abandoned by their client after 50 ms (backend takes 300 ms)`, () => {
-  test("continue: the backend completes all of them, cancels none", async () => {
-    const gw = await gateway("continue");
-    const before = { ...backend.stats, grpc: { ...backend.stats.grpc } };
-    const aborted = await abandon(`${gw.url}/demo.v1.EchoService/Echo`, (i) => ({ text: `c${i}`, delayMs: 300 }), N, 50);
-    expect(aborted).toBe(N);
-    await waitFor(() => backend.stats.echoCompleted - before.echoCompleted >= N, 3_000);
-    await sleepMs(50);
-    const completed = backend.stats.echoCompleted - before.echoCompleted;
-    const cancelled = backend.stats.echoCancelled - before.echoCancelled;
-    console.log(`disconnect/continue: ${aborted} clients gave up; backend completed ${completed}, cancelled ${cancelled} (grpc cancelled ${backend.stats.grpc.cancelled - before.grpc.cancelled}); invoker finishedAfterClientLeft ${gw.invoker.stats.finishedAfterClientLeft}`);
-    expect(completed).toBe(N);
-    expect(cancelled).toBe(0);
-    expect(backend.stats.grpc.cancelled - before.grpc.cancelled).toBe(0);
-    expect(gw.invoker.stats.finishedAfterClientLeft).toBe(N);
-  }, 15_000);
+function snapshot() {
+  return { ...backend.stats, grpc: { ...backend.stats.grpc } };
+}
 
-  test("cancel: the backend sees every one of them cancelled", async () => {
-    const gw = await gateway("cancel");
-    const before = { ...backend.stats, grpc: { ...backend.stats.grpc } };
-    const aborted = await abandon(`${gw.url}/demo.v1.EchoService/Echo`, (i) => ({ text: `x${i}`, delayMs: 300 }), N, 50);
-    expect(aborted).toBe(N);
-    await waitFor(() => backend.stats.echoCancelled - before.echoCancelled >= N, 3_000);
-    await sleepMs(400); // past the 300 ms handler time: nothing completes late
-    const completed = backend.stats.echoCompleted - before.echoCompleted;
-    const cancelled = backend.stats.echoCancelled - before.echoCancelled;
-    console.log(`disconnect/cancel: ${aborted} clients gave up; backend completed ${completed}, cancelled ${cancelled} (grpc cancelled ${backend.stats.grpc.cancelled - before.grpc.cancelled}); invoker cancelledByClient ${gw.invoker.stats.cancelledByClient}`);
-    expect(cancelled).toBe(N);
-    expect(completed).toBe(0);
-    expect(backend.stats.grpc.cancelled - before.grpc.cancelled).toBe(N);
-  }, 15_000);
-});
+for (const protocol of Object.keys(PROTOCOLS) as ProtocolName[]) {
+  describe(`${protocol}: ${N} calls abandoned by their client after 50 ms (backend takes 300 ms)`, () => {
+    test("continue: the backend completes all of them, cancels none", async () => {
+      const gw = await gateway(protocol, "continue");
+      const before = snapshot();
+      const aborted = await abandon(`${gw.url}/demo.v1.EchoService/Echo`, (i) => ({ text: `c${i}`, delayMs: 300 }), N, 50);
+      expect(aborted).toBe(N);
+      await waitFor(() => backend.stats.echoCompleted - before.echoCompleted >= N, 3_000);
+      await sleepMs(50);
+      const completed = backend.stats.echoCompleted - before.echoCompleted;
+      const cancelled = backend.stats.echoCancelled - before.echoCancelled;
+      console.log(`disconnect/${protocol}/continue: ${aborted} clients gave up; backend completed ${completed}, cancelled ${cancelled}; invoker finishedAfterClientLeft ${gw.invoker.stats.finishedAfterClientLeft}`);
+      expect(completed).toBe(N);
+      expect(cancelled).toBe(0);
+      expect(backend.stats.grpc.cancelled - before.grpc.cancelled).toBe(0);
+      expect(gw.invoker.stats.finishedAfterClientLeft).toBe(N);
+    }, 15_000);
 
-describe("demo story: POST /v1/orders from a client that gives up after 100 ms", () => {
+    test(protocol === "ttheader-mux" ? "cancel: the gateway gives up at once, the backend (no cancel frame in TTHeader) still finishes" : "cancel: the backend sees every one of them cancelled", async () => {
+      const gw = await gateway(protocol, "cancel");
+      const before = snapshot();
+      const aborted = await abandon(`${gw.url}/demo.v1.EchoService/Echo`, (i) => ({ text: `x${i}`, delayMs: 300 }), N, 50);
+      expect(aborted).toBe(N);
+      await waitFor(() => backend.stats.echoCancelled + backend.stats.echoCompleted - before.echoCancelled - before.echoCompleted >= N, 3_000);
+      await sleepMs(400); // past the 300 ms handler time: nothing completes late
+      const completed = backend.stats.echoCompleted - before.echoCompleted;
+      const cancelled = backend.stats.echoCancelled - before.echoCancelled;
+      console.log(`disconnect/${protocol}/cancel: ${aborted} clients gave up; backend completed ${completed}, cancelled ${cancelled} (grpc RST_STREAM seen ${backend.stats.grpc.cancelled - before.grpc.cancelled}); invoker cancelledByClient ${gw.invoker.stats.cancelledByClient}`);
+      expect(gw.invoker.stats.cancelledByClient).toBe(N);
+      if (protocol === "ttheader-mux") {
+        expect(completed).toBe(N);
+        expect(cancelled).toBe(0);
+      } else {
+        expect(cancelled).toBe(N);
+        expect(completed).toBe(0);
+      }
+      if (protocol === "grpc") expect(backend.stats.grpc.cancelled - before.grpc.cancelled).toBe(N);
+    }, 15_000);
+  });
+}
+
+for (const protocol of ["grpc", "ttheader-mux"] as const) describe(`demo story over ${protocol}: POST /v1/orders from a client that gives up after 100 ms`, () => {
   let s: Stack;
   beforeAll(async () => {
-    s = await startDemoStack({ orderLatencyMs: 300 });
+    s = await startDemoStack({ orderLatencyMs: 300, protocol });
   });
   afterAll(async () => {
     await s.stop();
@@ -99,7 +115,7 @@ describe("demo story: POST /v1/orders from a client that gives up after 100 ms",
     expect(s.backend.stats.ordersPlaced).toBe(0); // still on its way when the client left
     await sleepMs(1_000);
     const r = await getJson(`${s.url}/v1/orders/phone-1`);
-    console.log(`orders story: client gave up after 100 ms; 1 s later GET -> ${r.status} ${JSON.stringify(r.json)}`);
+    console.log(`orders story/${protocol}: client gave up after 100 ms; 1 s later GET -> ${r.status} ${JSON.stringify(r.json)}`);
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ clientOrderId: "phone-1", symbol: "BTCUSDT", side: "BUY", status: "ACCEPTED" });
     expect(s.backend.stats.ordersPlaced).toBe(1);

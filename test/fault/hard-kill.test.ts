@@ -5,7 +5,7 @@
 // what was in flight on the dead backend.
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Gateway } from "../../src/gateway.ts";
-import { adminUpstream, countAttemptErrors, startFaultGateway, type RouteInput } from "../helpers/fault-gateway.ts";
+import { adminUpstream, countAttemptErrors, portFor, PROTOCOLS, startFaultGateway, type ProtocolName, type RouteInput } from "../helpers/fault-gateway.ts";
 import { sleepMs, startLoad } from "../helpers/fault-load.ts";
 import { killAllBackends, spawnBackend } from "../helpers/fault-process.ts";
 
@@ -16,10 +16,13 @@ afterAll(async () => {
   killAllBackends();
 });
 
-async function killUnderLoad(routes: RouteInput[], retryBudget?: { maxTokens: number; tokenRatio: number }) {
+async function killUnderLoad(protocol: ProtocolName, routes: RouteInput[], retryBudget?: { maxTokens: number; tokenRatio: number }) {
   const backends = await Promise.all([spawnBackend(), spawnBackend(), spawnBackend()]);
   const gw: Gateway = await startFaultGateway({
-    upstream: { name: "demo", endpoints: backends.map((b) => `127.0.0.1:${b.port}`), pool: { minConnections: 1 }, outlier: { baseEjection: "10s" }, retryBudget },
+    upstream: {
+      name: "demo", ...PROTOCOLS[protocol], endpoints: backends.map((b) => `127.0.0.1:${portFor(b, protocol)}`),
+      pool: { minConnections: 1 }, outlier: { baseEjection: "10s" }, retryBudget,
+    },
     routes,
   });
   cleanup.push(async () => {
@@ -35,38 +38,43 @@ async function killUnderLoad(routes: RouteInput[], retryBudget?: { maxTokens: nu
   await sleepMs(1_000);
   const r = await load.stop();
   const view = await adminUpstream(gw, "demo");
-  const dead = view.balancer.endpoints.find((e) => e.key === `127.0.0.1:${victim.port}`)!;
+  const dead = view.balancer.endpoints.find((e) => e.key === `127.0.0.1:${portFor(victim, protocol)}`)!;
   const lastFailureAfterKill = Math.max(0, ...r.outcomes.filter((o) => o.status !== 200).map((o) => o.at + o.ms - killedAt));
   return { r, attemptErrors, dead, lastFailureAfterKill, budget: view.retryBudget };
 }
 
-describe("SIGKILL of one of three backend processes under load", () => {
-  test("non-idempotent calls: only the calls in flight on the dead backend fail; the rest are retried or rerouted", async () => {
-    const { r, attemptErrors, dead, lastFailureAfterKill } = await killUnderLoad([]);
-    console.log(
-      `hard kill/non-idempotent: ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.failures)} (last failure ${Math.round(lastFailureAfterKill)} ms after the kill); ` +
-        `failed attempts ${JSON.stringify(attemptErrors)}; dead endpoint ejected=${dead.ejected} after ${dead.ejections} ejection(s)`,
-    );
-    expect(r.failed).toBeLessThanOrEqual(CONCURRENCY); // bounded by the calls in flight at the kill
-    for (const k of Object.keys(r.failures)) expect(k).toBe("503 upstream_connection_closed"); // sent and lost, never a never-sent one
-    expect(attemptErrors.upstream_connect_failed ?? 0).toBeGreaterThan(0); // never-sent attempts happened and were absorbed
-    expect(dead.ejected).toBe(true);
-    expect(r.ok).toBeGreaterThan(200);
-  }, 20_000);
+const retryRoute: RouteInput = { method: "demo.v1.EchoService/Echo", idempotent: true, retry: { maxAttempts: 3, initialBackoff: "10ms" } };
 
-  const retryRoute: RouteInput = { method: "demo.v1.EchoService/Echo", idempotent: true, retry: { maxAttempts: 3, initialBackoff: "10ms" } };
+for (const protocol of Object.keys(PROTOCOLS) as ProtocolName[]) {
+  describe(`${protocol}: SIGKILL of one of three backend processes under load`, () => {
+    test("non-idempotent calls: only the calls in flight on the dead backend fail; the rest are retried or rerouted", async () => {
+      const { r, attemptErrors, dead, lastFailureAfterKill } = await killUnderLoad(protocol, []);
+      console.log(
+        `hard kill/${protocol}/non-idempotent: ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.failures)} (last failure ${Math.round(lastFailureAfterKill)} ms after the kill); ` +
+          `failed attempts ${JSON.stringify(attemptErrors)}; dead endpoint ejected=${dead.ejected} after ${dead.ejections} ejection(s)`,
+      );
+      expect(r.failed).toBeLessThanOrEqual(CONCURRENCY); // bounded by the calls in flight at the kill
+      // Sent and lost (503, never 499: the upstream went away, nobody cancelled); never a never-sent one.
+      for (const k of Object.keys(r.failures)) expect(k).toBe("503 upstream_connection_closed");
+      expect(attemptErrors.upstream_connect_failed ?? 0).toBeGreaterThan(0); // never-sent attempts happened and were absorbed
+      expect(dead.ejected).toBe(true);
+      expect(r.ok).toBeGreaterThan(200);
+    }, 20_000);
 
-  test("idempotent calls with retries and a retry budget of 100 tokens: zero failures", async () => {
-    const { r, attemptErrors, dead } = await killUnderLoad([retryRoute], { maxTokens: 100, tokenRatio: 0.1 });
-    console.log(`hard kill/idempotent+retry, budget 100: ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.failures)}; failed attempts retried ${JSON.stringify(attemptErrors)}; ejected=${dead.ejected}`);
-    expect(r.failed).toBe(0);
-    expect(dead.ejected).toBe(true);
-    expect(attemptErrors.upstream_connection_closed ?? 0).toBeGreaterThan(0); // lost in flight, then retried
-  }, 20_000);
+    test("idempotent calls with retries and a retry budget of 100 tokens: zero failures", async () => {
+      const { r, attemptErrors, dead } = await killUnderLoad(protocol, [retryRoute], { maxTokens: 100, tokenRatio: 0.1 });
+      console.log(`hard kill/${protocol}/idempotent+retry, budget 100: ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.failures)}; failed attempts retried ${JSON.stringify(attemptErrors)}; ejected=${dead.ejected}`);
+      expect(r.failed).toBe(0);
+      expect(dead.ejected).toBe(true);
+      expect(attemptErrors.upstream_connection_closed ?? 0).toBeGreaterThan(0); // lost in flight, then retried
+    }, 20_000);
+  });
+}
 
+describe("grpc: SIGKILL with the default retry budget", () => {
   test("idempotent calls with the default budget (10 tokens): the budget stops retrying after ~4 losses at once", async () => {
-    const { r, attemptErrors, budget } = await killUnderLoad([retryRoute]);
-    console.log(`hard kill/idempotent+retry, default budget: ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.failures)}; failed attempts ${JSON.stringify(attemptErrors)}; budget ${JSON.stringify(budget)}`);
+    const { r, attemptErrors, budget } = await killUnderLoad("grpc", [retryRoute]);
+    console.log(`hard kill/grpc/idempotent+retry, default budget: ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.failures)}; failed attempts ${JSON.stringify(attemptErrors)}; budget ${JSON.stringify(budget)}`);
     expect(r.failed).toBeLessThanOrEqual(CONCURRENCY);
     // Every client-visible failure is one the budget refused to retry (A6: retries only while tokens > max/2).
     if (r.failed > 0) expect(budget.throttled).toBeGreaterThanOrEqual(r.failed);

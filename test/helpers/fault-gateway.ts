@@ -33,8 +33,23 @@ export async function startFaultGateway(o: {
   return startGateway({ config, runtime: await runtime(), lookup: o.lookup, log: () => {} });
 }
 
-export async function startBackend(o: { host?: string; port?: number; orderLatencyMs?: number } = {}): Promise<DemoBackend> {
-  return startDemoBackend({ runtime: await runtime(), descriptorPath: DESCRIPTORS, host: o.host ?? "127.0.0.1", grpcPort: o.port ?? 0, orderLatencyMs: o.orderLatencyMs ?? 50 });
+export async function startBackend(o: { host?: string; port?: number; ttheaderPort?: number; orderLatencyMs?: number } = {}): Promise<DemoBackend> {
+  return startDemoBackend({
+    runtime: await runtime(), descriptorPath: DESCRIPTORS, host: o.host ?? "127.0.0.1", grpcPort: o.port ?? 0, ttheaderPort: o.ttheaderPort ?? 0, orderLatencyMs: o.orderLatencyMs ?? 50,
+  });
+}
+
+/** The upstream protocols fault tests run over, as config fragments. */
+export const PROTOCOLS = {
+  grpc: { protocol: "grpc" },
+  "ttheader-mux": { protocol: "ttheader", mode: "mux" },
+  "ttheader-pool": { protocol: "ttheader", mode: "pool" },
+} as const satisfies Record<string, Partial<UpstreamInput>>;
+export type ProtocolName = keyof typeof PROTOCOLS;
+
+/** The port a demo backend serves a protocol on. */
+export function portFor(b: { grpcPort?: number; port?: number; ttheaderPort: number }, p: ProtocolName): number {
+  return p === "grpc" ? (b.grpcPort ?? b.port)! : b.ttheaderPort;
 }
 
 /** The admin view of one upstream (GET /admin/upstreams). */

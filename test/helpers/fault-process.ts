@@ -13,7 +13,10 @@ export interface BackendStats {
 
 export interface BackendProcess {
   readonly host: string;
+  /** gRPC port. */
   readonly port: number;
+  /** TTHeader port (mux and pingpong). */
+  readonly ttheaderPort: number;
   readonly pid: number;
   /** Resolves with the exit code (null when killed by a signal). */
   readonly exited: Promise<number | null>;
@@ -32,9 +35,9 @@ export function killAllBackends(): void {
   for (const c of live) c.kill("SIGKILL");
 }
 
-export async function spawnBackend(o: { host?: string; port?: number; orderLatencyMs?: number; startTimeoutMs?: number } = {}): Promise<BackendProcess> {
+export async function spawnBackend(o: { host?: string; port?: number; ttheaderPort?: number; orderLatencyMs?: number; startTimeoutMs?: number } = {}): Promise<BackendProcess> {
   const host = o.host ?? "127.0.0.1";
-  const child = spawn(process.execPath, [CHILD, "--host", host, "--port", String(o.port ?? 0), "--order-latency", String(o.orderLatencyMs ?? 50)], {
+  const child = spawn(process.execPath, [CHILD, "--host", host, "--port", String(o.port ?? 0), "--tt-port", String(o.ttheaderPort ?? 0), "--order-latency", String(o.orderLatencyMs ?? 50)], {
     stdio: ["pipe", "pipe", "inherit"],
   });
   live.add(child);
@@ -67,10 +70,11 @@ export async function spawnBackend(o: { host?: string; port?: number; orderLaten
       });
       void exited.then(() => reject(new Error(`backend ${host} exited before ${what}`)));
     });
-  const port = await next((m) => (m.ready ? (m.port as number) : undefined), o.startTimeoutMs ?? 10_000, "ready line");
+  const ready = await next((m) => (m.ready ? (m as { port: number; ttheaderPort: number }) : undefined), o.startTimeoutMs ?? 10_000, "ready line");
   return {
     host,
-    port,
+    port: ready.port,
+    ttheaderPort: ready.ttheaderPort,
     pid: child.pid!,
     exited,
     stats: () => {
