@@ -44,12 +44,13 @@ test("admin view: idle, in flight, queued, draining connections and an ejected e
   expect(idle.retryBudget.maxTokens).toBe(10);
 
   // Busy: four slow calls on one connection that takes two at a time: 2 in flight, 2 queued in the pool.
-  const calls = [1, 2, 3, 4].map((i) => call(url, { text: `slow${i}`, delayMs: 500 }));
+  // Long enough that the states below are still there when polled on a loaded machine.
+  const calls = [1, 2, 3, 4].map((i) => call(url, { text: `slow${i}`, delayMs: 2_000 }));
   const busy = await waitFor(async () => {
     const v = await adminUpstream(gw!, "demo");
     const p = v.endpoints.find((e) => e.key === live)!;
     return p.inFlight === 2 && p.queued === 2 ? v : undefined;
-  }, 2_000, 10);
+  }, 1_500, 10);
   expect(busy).toBeDefined();
   const bp = busy!.endpoints.find((e) => e.key === live)!;
   expect(bp.connections).toMatchObject({ ready: 1, idle: 0, draining: 0 });
@@ -62,7 +63,7 @@ test("admin view: idle, in flight, queued, draining connections and an ejected e
   const draining = await waitFor(async () => {
     const p = (await adminUpstream(gw!, "demo")).endpoints.find((e) => e.key === live)!;
     return p.connections.draining === 1 ? p : undefined;
-  }, 2_000, 10);
+  }, 1_500, 10);
   expect(draining).toBeDefined();
   expect(draining!.details.find((d) => d.state === "draining")!.active).toBeGreaterThanOrEqual(1);
   const results = await Promise.all(calls);
@@ -73,4 +74,4 @@ test("admin view: idle, in flight, queued, draining connections and an ejected e
   );
   // The two in flight at the GOAWAY finished on the old connection.
   expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(2);
-}, 15_000);
+}, 20_000);

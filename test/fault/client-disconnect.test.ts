@@ -13,6 +13,8 @@ import { sleepMs, waitFor } from "../helpers/fault-load.ts";
 import { getJson, startDemoStack, type Stack } from "../helpers/stack.ts";
 
 const N = 100;
+const DELAY_MS = 500;
+const ABORT_MS = 100;
 let backend: DemoBackend;
 const cleanup: (() => Promise<void>)[] = [];
 beforeAll(async () => {
@@ -41,8 +43,12 @@ async function abandon(url: string, body: (i: number) => unknown, n: number, abo
 
 async function gateway(protocol: ProtocolName, policy: "continue" | "cancel"): Promise<Gateway> {
   const gw = await startFaultGateway({
-    // Pingpong: one connection per call in flight, so all N can be in flight at once.
-    upstream: { name: "demo", ...PROTOCOLS[protocol], endpoints: [`127.0.0.1:${portFor(backend, protocol)}`], pool: { maxConnections: 2 * N } },
+    // Pingpong: one connection per call in flight, so all N can be in flight at once; connections are opened
+    // before the test (warm-up) so every call is on the wire well before its client gives up.
+    upstream: {
+      name: "demo", ...PROTOCOLS[protocol], endpoints: [`127.0.0.1:${portFor(backend, protocol)}`],
+      pool: { maxConnections: 2 * N }, warmup: protocol === "ttheader-pool" ? N : 1,
+    },
     routes: [{ method: "demo.v1.EchoService/Echo", onClientDisconnect: policy, timeout: "5s" }],
   });
   cleanup.push(() => gw.stop());
@@ -54,13 +60,13 @@ function snapshot() {
 }
 
 for (const protocol of Object.keys(PROTOCOLS) as ProtocolName[]) {
-  describe(`${protocol}: ${N} calls abandoned by their client after 50 ms (backend takes 300 ms)`, () => {
+  describe(`${protocol}: ${N} calls abandoned by their client after ${ABORT_MS} ms (backend takes ${DELAY_MS} ms)`, () => {
     test("continue: the backend completes all of them, cancels none", async () => {
       const gw = await gateway(protocol, "continue");
       const before = snapshot();
-      const aborted = await abandon(`${gw.url}/demo.v1.EchoService/Echo`, (i) => ({ text: `c${i}`, delayMs: 300 }), N, 50);
+      const aborted = await abandon(`${gw.url}/demo.v1.EchoService/Echo`, (i) => ({ text: `c${i}`, delayMs: DELAY_MS }), N, ABORT_MS);
       expect(aborted).toBe(N);
-      await waitFor(() => backend.stats.echoCompleted - before.echoCompleted >= N, 3_000);
+      await waitFor(() => backend.stats.echoCompleted - before.echoCompleted >= N, 5_000);
       await sleepMs(50);
       const completed = backend.stats.echoCompleted - before.echoCompleted;
       const cancelled = backend.stats.echoCancelled - before.echoCancelled;
@@ -74,10 +80,10 @@ for (const protocol of Object.keys(PROTOCOLS) as ProtocolName[]) {
     test(protocol === "ttheader-mux" ? "cancel: the gateway gives up at once, the backend (no cancel frame in TTHeader) still finishes" : "cancel: the backend sees every one of them cancelled", async () => {
       const gw = await gateway(protocol, "cancel");
       const before = snapshot();
-      const aborted = await abandon(`${gw.url}/demo.v1.EchoService/Echo`, (i) => ({ text: `x${i}`, delayMs: 300 }), N, 50);
+      const aborted = await abandon(`${gw.url}/demo.v1.EchoService/Echo`, (i) => ({ text: `x${i}`, delayMs: DELAY_MS }), N, ABORT_MS);
       expect(aborted).toBe(N);
-      await waitFor(() => backend.stats.echoCancelled + backend.stats.echoCompleted - before.echoCancelled - before.echoCompleted >= N, 3_000);
-      await sleepMs(400); // past the 300 ms handler time: nothing completes late
+      await waitFor(() => backend.stats.echoCancelled + backend.stats.echoCompleted - before.echoCancelled - before.echoCompleted >= N, 5_000);
+      await sleepMs(DELAY_MS + 100); // past the handler time: nothing completes late
       const completed = backend.stats.echoCompleted - before.echoCompleted;
       const cancelled = backend.stats.echoCancelled - before.echoCancelled;
       console.log(`disconnect/${protocol}/cancel: ${aborted} clients gave up; backend completed ${completed}, cancelled ${cancelled} (grpc RST_STREAM seen ${backend.stats.grpc.cancelled - before.grpc.cancelled}); invoker cancelledByClient ${gw.invoker.stats.cancelledByClient}`);
