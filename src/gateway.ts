@@ -1,7 +1,25 @@
 // Composition root: config -> options -> objects; start, drain, stop.
 import type { Config, UpstreamConfig } from "./config/index.ts";
 import { GatewayError, GrpcCode, Reason } from "./core/index.ts";
-import { createApp, type RouteLookup } from "./http/index.ts";
+import {
+  authRequirement,
+  corsOptions,
+  createApp,
+  createAuthGate,
+  createClaimForwarder,
+  createEdgeTelemetry,
+  createHeaderPolicy,
+  createJwtVerifier,
+  InFlight,
+  verifierOptions,
+  type AuthRequirement,
+  type EdgeTelemetry,
+  type GatewayMetrics,
+  type JwtVerifier,
+  type RequestObserver,
+  type RouteLookup,
+} from "./http/index.ts";
+import type { Logger } from "./observability/index.ts";
 import { Invoker, UpstreamGroup, type RoutePolicy } from "./rpc/index.ts";
 import type { Runtime, ServerHandle } from "./runtime/index.ts";
 import {
@@ -24,15 +42,48 @@ export interface GatewayOptions {
   readonly baseDir?: string;
   /** Log sink; default console. */
   readonly log?: (line: Record<string, unknown>) => void;
+  /** Gateway and access logs; default: JSON lines on stdout at config.logging.level. */
+  readonly logger?: Logger;
+}
+
+/** What a reload changed; upstream names. */
+export interface ReloadSummary {
+  /** Same config: the same UpstreamGroup (and its pooled connections) keeps serving. */
+  readonly reused: readonly string[];
+  readonly added: readonly string[];
+  /** Config changed: a new group serves; the old one drains. */
+  readonly replaced: readonly string[];
+  readonly removed: readonly string[];
+  /** Sections that changed but only take effect after a restart. */
+  readonly restartNeeded: readonly string[];
 }
 
 export interface Gateway {
   readonly url: string;
   readonly port: number;
   readonly invoker: Invoker;
+  /** The groups of the running config. */
   readonly groups: ReadonlyMap<string, UpstreamGroup>;
-  /** Stop accepting, let in-flight requests finish, close upstream connections. */
-  stop(): Promise<void>;
+  /** The running config (changes on reload). */
+  readonly config: Config;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  /** Requests being served (response bodies included). */
+  readonly inFlight: number;
+  /** /readyz answers 503 from now on; requests are still served. */
+  markDraining(): void;
+  /**
+   * Swaps routes, upstreams and auth to `config` atomically: requests in flight finish on what they
+   * started with; unchanged upstream groups are kept with their connections; removed and replaced
+   * ones drain once the old config's requests are done. Rejects (and the old config keeps running)
+   * when the new one cannot be built.
+   */
+  reload(config: Config): Promise<ReloadSummary>;
+  /**
+   * Stop accepting, let in-flight requests finish (at most timeoutMs, default config.shutdown.timeout;
+   * then they are cut), close upstream connections, flush spans.
+   */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
 }
 
 export function parseEndpoint(s: string): EndpointAddress {
@@ -111,15 +162,44 @@ function createRouteLookup(registry: Parameters<typeof loadHttpRoutes>[0], metho
   };
 }
 
-export async function startGateway(o: GatewayOptions): Promise<Gateway> {
-  const { config, runtime } = o;
+/** One config's worth of objects: routes, upstream groups, auth, the app. Swapped whole on reload. */
+interface Generation {
+  readonly config: Config;
+  readonly app: { fetch(req: Request): Response | Promise<Response> };
+  readonly groups: Map<string, UpstreamGroup>;
+  /** Upstream name -> its config as JSON: equal JSON means the group can be kept. */
+  readonly upstreamKeys: Map<string, string>;
+  readonly auth: { readonly key: string; readonly verifier: JwtVerifier } | undefined;
+  /** Requests that started on this generation. */
+  readonly inFlight: InFlight;
+}
+
+/** Process-wide: lives across reloads. */
+interface Shared {
+  readonly invoker: Invoker;
+  readonly telemetry: EdgeTelemetry;
+  readonly inFlight: InFlight;
+  readonly ready: () => boolean;
+  readonly draining: () => boolean;
+  /** Group -> its telemetry unsubscribe. */
+  readonly observed: Map<UpstreamGroup, () => void>;
+}
+
+async function buildGeneration(o: GatewayOptions, config: Config, shared: Shared, previous: Generation | undefined, created: UpstreamGroup[]): Promise<Generation> {
+  const { runtime } = o;
   const sets = await Promise.all(config.descriptors.map((p) => runtime.readFile(resolvePath(o.baseDir, p))));
   const registry = registryFromDescriptorSets(sets);
   const methods = indexMethods(registry);
   const codec = createJsonCodec(registry, config.json);
 
   const groups = new Map<string, UpstreamGroup>();
+  const upstreamKeys = new Map(config.upstreams.map((u) => [u.name, JSON.stringify(u)]));
   for (const u of config.upstreams) {
+    const kept = previous?.upstreamKeys.get(u.name) === upstreamKeys.get(u.name) ? previous?.groups.get(u.name) : undefined;
+    if (kept) {
+      groups.set(u.name, kept);
+      continue;
+    }
     const ttMux = u.protocol === "ttheader" && u.mode === "mux";
     const pool = {
       minConnections: ttMux ? Math.max(u.pool.minConnections, u.muxConnections) : u.pool.minConnections,
@@ -132,6 +212,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     };
     const endpoints = u.endpoints.map((e) => (typeof e === "string" ? { address: parseEndpoint(e), weight: 1 } : { address: parseEndpoint(e.address), weight: e.weight }));
     groups.set(u.name, new UpstreamGroup({ name: u.name, protocol: u.protocol === "grpc" ? "grpc" : `ttheader-${u.mode}`, createConnection: connectionFactory(u, runtime), pool }, endpoints));
+    created.push(groups.get(u.name)!);
   }
 
   // Method -> (upstream, policy), computed once per method.
@@ -159,40 +240,226 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     return t ?? undefined;
   };
 
-  const invoker = new Invoker();
-  let ready = false;
   const lookupRoute = createRouteLookup(registry, methods);
+  const edge = await edgeFor(o, config, shared, previous);
   const app = createApp({
     codec,
-    invoker,
+    invoker: shared.invoker,
     methods,
     lookupRoute,
     target,
-    forwardHeaders: ["traceparent", "tracestate", "x-request-id"],
+    forwardHeaders: config.headers.forward,
     errorOptions: { decodeDetails: (bin) => decodeStatusDetails(registry, bin) },
-    ready: () => ready,
-    admin: { upstreams: () => ({ upstreams: [...groups.values()].map((g) => g.stats()) }) },
+    ready: shared.ready,
+    admin: { upstreams: () => ({ upstreams: [...groups.values()].map((g) => g.stats()) }), ...(config.metrics.enabled ? { metrics: () => shared.telemetry.metrics.render() } : {}) },
+    edge: edge.deps,
+    ...(config.cors ? { cors: corsOptions(config.cors) } : {}),
   });
+  for (const g of created) shared.observed.set(g, shared.telemetry.observeGroup(g));
+  return { config, app, groups, upstreamKeys, auth: edge.auth, inFlight: edge.inFlight };
+}
+
+export async function startGateway(o: GatewayOptions): Promise<Gateway> {
+  const { runtime } = o;
+  let config = o.config;
+  let warmedUp = false;
+  let draining = false;
+  let gen: Generation | undefined;
+  /** Removed or replaced groups still finishing their calls (for metrics until they are empty). */
+  const retiring = new Set<UpstreamGroup>();
+  const invoker = new Invoker();
+  const telemetry = createEdgeTelemetry({
+    logging: config.logging,
+    tracing: config.tracing,
+    ...(o.logger ? { logger: o.logger } : {}),
+    invoker,
+    groups: () => [...(gen?.groups.values() ?? []), ...retiring].map((g) => g.stats()),
+    ready: () => warmedUp && !draining,
+    memoryRss: () => runtime.memoryRss(),
+  });
+  const log = telemetry.logger;
+  const shared: Shared = { invoker, telemetry, inFlight: new InFlight(), ready: () => warmedUp && !draining, draining: () => draining, observed: new Map() };
+  const first: UpstreamGroup[] = [];
+  try {
+    gen = await buildGeneration(o, config, shared, undefined, first);
+  } catch (e) {
+    for (const g of first) g.destroy();
+    await telemetry.close();
+    throw e;
+  }
+  let current = gen;
 
   const server: ServerHandle = await runtime.serve({
     hostname: config.listen.host,
     port: config.listen.port,
-    fetch: (req) => app.fetch(req),
+    fetch: (req) => current.app.fetch(req),
     maxRequestBodySize: Math.max(config.limits.maxBodyBytes, ...config.routes.map((r) => r.maxBodyBytes ?? 0)) + 1024,
   });
-  await Promise.all([...groups.values()].map((g) => g.warmUp()));
-  ready = true;
+  await Promise.all([...current.groups.values()].map((g) => g.warmUp()));
+  warmedUp = true;
   const host = server.hostname === "0.0.0.0" || server.hostname === "::" ? "127.0.0.1" : server.hostname;
+  const bodyCap = (c: Config) => Math.max(c.limits.maxBodyBytes, ...c.routes.map((r) => r.maxBodyBytes ?? 0));
+  log.info("gateway started", { url: `http://${host}:${server.port}`, upstreams: config.upstreams.map((u) => u.name), auth: config.auth !== undefined });
+
+  /** Drains groups the running config no longer uses, once the requests of the config that used them are done. */
+  const retire = (groups: UpstreamGroup[], old: Generation) => {
+    if (groups.length === 0) return;
+    for (const g of groups) retiring.add(g);
+    void old.inFlight.idle(config.shutdown.timeout).then(() => {
+      for (const g of groups) g.drain();
+      // Kept in metrics until its last connection closed, then forgotten.
+      const sweep = setInterval(() => {
+        for (const g of groups) {
+          if (!retiring.has(g) || !groupEmpty(g)) continue;
+          retiring.delete(g);
+          shared.observed.get(g)?.();
+          shared.observed.delete(g);
+        }
+        if (groups.every((g) => !retiring.has(g))) clearInterval(sweep);
+      }, 1000);
+      (sweep as { unref?: () => void }).unref?.();
+    });
+  };
+
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = async (next: Config): Promise<ReloadSummary> => {
+    const old = current;
+    const created: UpstreamGroup[] = [];
+    let g: Generation;
+    try {
+      if (stopping) throw new Error("the gateway is stopping");
+      g = await buildGeneration(o, next, shared, old, created);
+      await Promise.all(created.map((x) => x.warmUp()));
+    } catch (e) {
+      for (const x of created) {
+        shared.observed.get(x)?.();
+        shared.observed.delete(x);
+        x.destroy();
+      }
+      telemetry.metrics.reloaded(false);
+      throw e;
+    }
+    current = g;
+    gen = g;
+    config = next;
+    telemetry.metrics.reloaded(true);
+    const kept = new Set(g.groups.values());
+    const dropped = [...old.groups.values()].filter((x) => !kept.has(x));
+    retire(dropped, old);
+    const restartNeeded: string[] = (["listen", "metrics", "tracing", "logging", "reload"] as const).filter((k) => JSON.stringify(old.config[k]) !== JSON.stringify(next[k]));
+    // The server's own body cap was fixed at start-up.
+    if (bodyCap(next) > bodyCap(old.config)) restartNeeded.push("limits");
+    return {
+      reused: [...g.groups].filter(([, x]) => !created.includes(x)).map(([n]) => n),
+      added: [...g.groups.keys()].filter((n) => !old.groups.has(n)),
+      replaced: [...g.groups.keys()].filter((n) => old.groups.has(n) && old.groups.get(n) !== g.groups.get(n)),
+      removed: [...old.groups.keys()].filter((n) => !g.groups.has(n)),
+      restartNeeded,
+    };
+  };
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (timeoutMs: number) => {
+    warmedUp = false;
+    draining = true;
+    const stopped = server.stop(false);
+    const t0 = Date.now();
+    const idle = await shared.inFlight.idle(timeoutMs);
+    // The server's own accounting (connections) can trail ours by a moment; never past the deadline.
+    const left = Math.max(0, timeoutMs - (Date.now() - t0));
+    const closed = await Promise.race([stopped.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), Math.min(left, 2000)))]);
+    if (!idle || !closed) {
+      log.warn("shutdown timeout: closing remaining connections", { in_flight: shared.inFlight.count, timeout_ms: timeoutMs });
+      await server.stop(true);
+    }
+    for (const x of [...current.groups.values(), ...retiring]) x.drain();
+    for (const x of [...current.groups.values(), ...retiring]) x.destroy();
+    await telemetry.close();
+    log.info("gateway stopped", { clean: idle });
+  };
+
   return {
     url: `http://${host}:${server.port}`,
     port: server.port,
     invoker,
-    groups,
-    stop: async () => {
-      ready = false;
-      await server.stop(false);
-      for (const g of groups.values()) g.drain();
+    get groups() {
+      return current.groups;
     },
+    get config() {
+      return config;
+    },
+    metrics: telemetry.metrics,
+    logger: log,
+    get inFlight() {
+      return shared.inFlight.count;
+    },
+    markDraining: () => {
+      draining = true;
+    },
+    reload: (next) => {
+      const r = reloading.then(() => reload(next));
+      reloading = r.catch(() => {});
+      return r;
+    },
+    stop: (options) => {
+      stopping ??= stop(options?.timeoutMs ?? config.shutdown.timeout);
+      return stopping;
+    },
+  };
+}
+
+function groupEmpty(g: UpstreamGroup): boolean {
+  const s = g.stats();
+  return [...s.endpoints, ...s.draining].every((p) => p.inFlight === 0 && p.connections.ready + p.connections.connecting + p.connections.draining === 0);
+}
+
+/** Auth, header policy and request accounting for one generation. A verifier whose options did not change is kept (with its JWKS cache). */
+async function edgeFor(o: GatewayOptions, config: Config, shared: Shared, previous: Generation | undefined) {
+  let auth: Generation["auth"];
+  let gate: ReturnType<typeof createAuthGate> | undefined;
+  let reserved: ((name: string) => boolean) | undefined;
+  const a = config.auth;
+  if (a !== undefined) {
+    const options = await verifierOptions(a, { env: (n) => o.runtime.env(n), readTextFile: (p) => o.runtime.readTextFile(resolvePath(o.baseDir, p)) });
+    const key = JSON.stringify(options);
+    if (previous?.auth?.key === key) auth = previous.auth;
+    else {
+      const verifier = createJwtVerifier(options);
+      await verifier.ready(); // bad keys fail here, with the config refused
+      auth = { key, verifier };
+    }
+    const forwarder = createClaimForwarder({ claims: a.forwardClaims, prefix: a.claimPrefix });
+    reserved = (n) => forwarder.isReserved(n);
+    // First route whose pattern matches and that sets auth; otherwise the section's default mode.
+    const requirements = new Map<string, AuthRequirement>();
+    const requirementFor = (m: MethodInfo) => {
+      let r = requirements.get(m.ref.path);
+      if (r === undefined) {
+        r = authRequirement(config.routes.find((x) => x.auth !== undefined && matchesMethod(x.method, m))?.auth, a);
+        requirements.set(m.ref.path, r);
+      }
+      return r;
+    };
+    gate = createAuthGate({ verifier: auth.verifier, requirementFor, forwarder });
+  }
+  const inFlight = new InFlight();
+  const observer: RequestObserver = {
+    started() {
+      inFlight.enter();
+      shared.inFlight.enter();
+      shared.telemetry.observer.started();
+    },
+    finished(r) {
+      inFlight.leave();
+      shared.inFlight.leave();
+      shared.telemetry.observer.finished(r);
+    },
+  };
+  const headerPolicy = createHeaderPolicy({ forward: config.headers.forward, ...(reserved ? { reserved } : {}) });
+  return {
+    auth,
+    inFlight,
+    deps: { headerPolicy, observer, sampleRatio: config.tracing.sampleRatio, draining: shared.draining, ...(gate ? { auth: gate } : {}) },
   };
 }
 

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { parseDuration } from "../core/index.ts";
 import { DEFAULTS } from "./defaults.ts";
+import { checkEdgeConfig, edgeSections, routeAuthSchema } from "./edge-schema.ts";
 
 /** "1.5s", "300ms", or a number of milliseconds. */
 const duration = z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
@@ -77,6 +78,7 @@ const routeSchema = z
     onClientDisconnect: z.enum(["continue", "cancel"]).optional(),
     idempotent: z.boolean().optional(),
     maxBodyBytes: size.optional(),
+    auth: routeAuthSchema.optional(),
   })
   .strict();
 
@@ -108,9 +110,11 @@ export const configSchema = z
       })
       .strict()
       .default({ timeout: DEFAULTS.route.timeoutMs, maxTimeout: DEFAULTS.route.maxTimeoutMs, onClientDisconnect: DEFAULTS.route.onClientDisconnect }),
+    ...edgeSections,
   })
   .strict()
   .superRefine((c, ctx) => {
+    checkEdgeConfig(c, ctx);
     const names = new Set<string>();
     c.upstreams.forEach((u, i) => {
       if (names.has(u.name)) ctx.addIssue({ code: "custom", path: ["upstreams", i, "name"], message: `duplicate upstream name "${u.name}"` });
