@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { meterBody, type BodyEnd } from "./metered-body.ts";
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 function source(chunks: Uint8Array[], pulls: { n: number }): ReadableStream<Uint8Array> {
   let i = 0;
   return new ReadableStream<Uint8Array>(
@@ -29,11 +31,11 @@ describe("meterBody", () => {
   test("pulls from the source only as the consumer reads (no read-ahead)", async () => {
     const pulls = { n: 0 };
     const body = meterBody(source([new Uint8Array(1), new Uint8Array(1), new Uint8Array(1)], pulls), () => {}, () => {});
-    await Bun.sleep(10);
+    await sleep(10);
     expect(pulls.n).toBe(0);
     const reader = body.getReader();
     await reader.read();
-    await Bun.sleep(10);
+    await sleep(10);
     expect(pulls.n).toBe(1);
     await reader.cancel();
   });

@@ -3,6 +3,8 @@ import { parseConfigText, type Config } from "../config/index.ts";
 import { createLogger } from "../observability/index.ts";
 import { ConfigReloader } from "./config-reloader.ts";
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 const valid = (port: number) => `descriptors: [a.binpb]
 listen: { port: ${port} }
 upstreams: [{ name: u, endpoints: ["127.0.0.1:1"] }]
@@ -70,15 +72,40 @@ describe("ConfigReloader", () => {
     const s = setup(valid(1));
     s.r.watch(20);
     try {
-      await Bun.sleep(80);
+      await sleep(80);
       expect(s.applied).toEqual([]);
       s.files.text = valid(4);
-      for (let i = 0; i < 50 && s.applied.length === 0; i++) await Bun.sleep(10);
+      for (let i = 0; i < 50 && s.applied.length === 0; i++) await sleep(10);
       expect(s.applied.map((c) => c.listen.port)).toEqual([4]);
-      await Bun.sleep(80);
+      await sleep(80);
       expect(s.applied.length).toBe(1);
     } finally {
       s.r.close();
+    }
+  });
+
+  test("watch: a file still being written is not taken until it is stable", async () => {
+    const s = setup(valid(1));
+    let reads = 0;
+    const r = new ConfigReloader({
+      path: "c.yaml",
+      // Half a file on the first read of the change, the whole file from then on.
+      readText: async () => (++reads === 2 ? valid(6).slice(0, 20) : reads < 2 ? valid(1) : valid(6)),
+      parse: parseConfigText,
+      apply: async (c) => void s.applied.push(c),
+      logger: createLogger({ sink: () => {} }),
+      initialText: valid(1),
+      onRefused: () => {
+        throw new Error("a half-written file was refused");
+      },
+      settleMs: 5,
+    });
+    r.watch(15);
+    try {
+      for (let i = 0; i < 50 && s.applied.length === 0; i++) await sleep(10);
+      expect(s.applied.map((c) => c.listen.port)).toEqual([6]);
+    } finally {
+      r.close();
     }
   });
 
@@ -92,7 +119,7 @@ describe("ConfigReloader", () => {
       apply: async () => {
         running++;
         maxRunning = Math.max(maxRunning, running);
-        await Bun.sleep(15);
+        await sleep(15);
         running--;
       },
       logger: createLogger({ sink: () => {} }),

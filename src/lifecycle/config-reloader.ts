@@ -22,6 +22,11 @@ export interface ConfigReloaderOptions {
   readonly initialText?: string;
   /** Told about refused configs (validation or build errors). */
   readonly onRefused?: () => void;
+  /**
+   * A changed file is read again after this long and used only if it did not change meanwhile,
+   * so an editor's non-atomic write is not taken half-way. Default 50.
+   */
+  readonly settleMs?: number;
 }
 
 export class ConfigReloader {
@@ -66,6 +71,9 @@ export class ConfigReloader {
         return; // mid-swap or briefly missing: the next poll sees the new file
       }
       if (text === this.#lastText) return;
+      await new Promise((r) => setTimeout(r, this.#o.settleMs ?? 50));
+      const again = await this.#o.readText(this.#o.path).catch(() => undefined);
+      if (again !== text) return; // still being written: the next poll looks again
       const r = this.#chain.then(() => this.#reload("file change", text));
       this.#chain = r;
       await r;

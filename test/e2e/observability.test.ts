@@ -187,7 +187,7 @@ describe("tracing", () => {
   });
 
   test("no (or an invalid) traceparent: a new trace; its id is in the error body and the backend's traceparent", async () => {
-    for (const headers of [{}, { traceparent: "00-00000000000000000000000000000000-00f067aa0ba902b7-01" }]) {
+    for (const headers of [{}, { traceparent: "00-00000000000000000000000000000000-00f067aa0ba902b7-01" }] as Record<string, string>[]) {
       seen.length = 0;
       const r = await roundtrip({ tags: ["fail-internal"] }, headers);
       expect(r.status).toBe(500);
