@@ -31,8 +31,9 @@ export function writeYaml(path: string, value: unknown): Promise<void> {
   return Promise.resolve();
 }
 
-export async function startChildGateway(configPath: string, args: readonly string[] = [], timeoutMs = 15_000): Promise<ChildGateway> {
-  const proc = spawn(BUN, [...args, "src/entry/bun.ts", "--config", configPath], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PORT: "" } });
+/** `argv`: what follows `bun` (default: src/entry/bun.ts --config <configPath>). */
+export async function startChildGateway(configPath: string, argv: readonly string[] = ["src/entry/bun.ts", "--config", configPath], timeoutMs = 15_000): Promise<ChildGateway> {
+  const proc = spawn(BUN, [...argv], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PORT: "" } });
   const lines: string[] = [];
   let buf = "";
   let stderr = "";
