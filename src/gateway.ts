@@ -2,22 +2,15 @@
 import type { Config, UpstreamConfig } from "./config/index.ts";
 import { GatewayError, GrpcCode, Reason } from "./core/index.ts";
 import {
-  authRequirement,
   corsOptions,
   createApp,
-  createAuthGate,
-  createClaimForwarder,
+  createEdgeDeps,
   createEdgeTelemetry,
-  createHeaderPolicy,
-  createJwtVerifier,
   InFlight,
-  verifierOptions,
-  type AuthRequirement,
   type EdgeTelemetry,
   type GatewayMetrics,
-  type JwtVerifier,
-  type RequestObserver,
   type RouteLookup,
+  type VerifierHandle,
 } from "./http/index.ts";
 import type { Logger } from "./observability/index.ts";
 import { Invoker, UpstreamGroup, type RoutePolicy } from "./rpc/index.ts";
@@ -169,7 +162,7 @@ interface Generation {
   readonly groups: Map<string, UpstreamGroup>;
   /** Upstream name -> its config as JSON: equal JSON means the group can be kept. */
   readonly upstreamKeys: Map<string, string>;
-  readonly auth: { readonly key: string; readonly verifier: JwtVerifier } | undefined;
+  readonly verifier: VerifierHandle | undefined;
   /** Requests that started on this generation. */
   readonly inFlight: InFlight;
 }
@@ -241,7 +234,18 @@ async function buildGeneration(o: GatewayOptions, config: Config, shared: Shared
   };
 
   const lookupRoute = createRouteLookup(registry, methods);
-  const edge = await edgeFor(o, config, shared, previous);
+  const edge = await createEdgeDeps({
+    auth: config.auth,
+    routes: config.routes,
+    headers: config.headers,
+    sampleRatio: config.tracing.sampleRatio,
+    matches: matchesMethod,
+    secrets: { env: (n) => runtime.env(n), readTextFile: (p) => runtime.readTextFile(resolvePath(o.baseDir, p)) },
+    previous: previous?.verifier,
+    observer: shared.telemetry.observer,
+    inFlight: shared.inFlight,
+    draining: shared.draining,
+  });
   const app = createApp({
     codec,
     invoker: shared.invoker,
@@ -256,7 +260,7 @@ async function buildGeneration(o: GatewayOptions, config: Config, shared: Shared
     ...(config.cors ? { cors: corsOptions(config.cors) } : {}),
   });
   for (const g of created) shared.observed.set(g, shared.telemetry.observeGroup(g));
-  return { config, app, groups, upstreamKeys, auth: edge.auth, inFlight: edge.inFlight };
+  return { config, app, groups, upstreamKeys, verifier: edge.verifier, inFlight: edge.inFlight };
 }
 
 export async function startGateway(o: GatewayOptions): Promise<Gateway> {
@@ -264,7 +268,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   let config = o.config;
   let warmedUp = false;
   let draining = false;
-  let gen: Generation | undefined;
+  let current: Generation;
   /** Removed or replaced groups still finishing their calls (for metrics until they are empty). */
   const retiring = new Set<UpstreamGroup>();
   const invoker = new Invoker();
@@ -273,7 +277,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     tracing: config.tracing,
     ...(o.logger ? { logger: o.logger } : {}),
     invoker,
-    groups: () => [...(gen?.groups.values() ?? []), ...retiring].map((g) => g.stats()),
+    // Read at scrape time only, when `current` is set.
+    groups: () => [...current.groups.values(), ...retiring].map((g) => g.stats()),
     ready: () => warmedUp && !draining,
     memoryRss: () => runtime.memoryRss(),
   });
@@ -281,13 +286,12 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   const shared: Shared = { invoker, telemetry, inFlight: new InFlight(), ready: () => warmedUp && !draining, draining: () => draining, observed: new Map() };
   const first: UpstreamGroup[] = [];
   try {
-    gen = await buildGeneration(o, config, shared, undefined, first);
+    current = await buildGeneration(o, config, shared, undefined, first);
   } catch (e) {
     for (const g of first) g.destroy();
     await telemetry.close();
     throw e;
   }
-  let current = gen;
 
   const server: ServerHandle = await runtime.serve({
     hostname: config.listen.host,
@@ -340,7 +344,6 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       throw e;
     }
     current = g;
-    gen = g;
     config = next;
     telemetry.metrics.reloaded(true);
     const kept = new Set(g.groups.values());
@@ -365,12 +368,14 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     const stopped = server.stop(false);
     const t0 = Date.now();
     const idle = await shared.inFlight.idle(timeoutMs);
-    // The server's own accounting (connections) can trail ours by a moment; never past the deadline.
-    const left = Math.max(0, timeoutMs - (Date.now() - t0));
-    const closed = await Promise.race([stopped.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), Math.min(left, 2000)))]);
-    if (!idle || !closed) {
-      log.warn("shutdown timeout: closing remaining connections", { in_flight: shared.inFlight.count, timeout_ms: timeoutMs });
+    if (!idle) {
+      log.warn("shutdown timeout: cutting the requests still in flight", { in_flight: shared.inFlight.count, timeout_ms: timeoutMs });
       await server.stop(true);
+    } else {
+      // Every response is out; what the server may still hold open are idle keep-alive connections.
+      const left = Math.max(0, timeoutMs - (Date.now() - t0));
+      const closed = await Promise.race([stopped.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), Math.min(left, 1000)))]);
+      if (!closed) await server.stop(true);
     }
     for (const x of [...current.groups.values(), ...retiring]) x.drain();
     for (const x of [...current.groups.values(), ...retiring]) x.destroy();
@@ -411,56 +416,6 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
 function groupEmpty(g: UpstreamGroup): boolean {
   const s = g.stats();
   return [...s.endpoints, ...s.draining].every((p) => p.inFlight === 0 && p.connections.ready + p.connections.connecting + p.connections.draining === 0);
-}
-
-/** Auth, header policy and request accounting for one generation. A verifier whose options did not change is kept (with its JWKS cache). */
-async function edgeFor(o: GatewayOptions, config: Config, shared: Shared, previous: Generation | undefined) {
-  let auth: Generation["auth"];
-  let gate: ReturnType<typeof createAuthGate> | undefined;
-  let reserved: ((name: string) => boolean) | undefined;
-  const a = config.auth;
-  if (a !== undefined) {
-    const options = await verifierOptions(a, { env: (n) => o.runtime.env(n), readTextFile: (p) => o.runtime.readTextFile(resolvePath(o.baseDir, p)) });
-    const key = JSON.stringify(options);
-    if (previous?.auth?.key === key) auth = previous.auth;
-    else {
-      const verifier = createJwtVerifier(options);
-      await verifier.ready(); // bad keys fail here, with the config refused
-      auth = { key, verifier };
-    }
-    const forwarder = createClaimForwarder({ claims: a.forwardClaims, prefix: a.claimPrefix });
-    reserved = (n) => forwarder.isReserved(n);
-    // First route whose pattern matches and that sets auth; otherwise the section's default mode.
-    const requirements = new Map<string, AuthRequirement>();
-    const requirementFor = (m: MethodInfo) => {
-      let r = requirements.get(m.ref.path);
-      if (r === undefined) {
-        r = authRequirement(config.routes.find((x) => x.auth !== undefined && matchesMethod(x.method, m))?.auth, a);
-        requirements.set(m.ref.path, r);
-      }
-      return r;
-    };
-    gate = createAuthGate({ verifier: auth.verifier, requirementFor, forwarder });
-  }
-  const inFlight = new InFlight();
-  const observer: RequestObserver = {
-    started() {
-      inFlight.enter();
-      shared.inFlight.enter();
-      shared.telemetry.observer.started();
-    },
-    finished(r) {
-      inFlight.leave();
-      shared.inFlight.leave();
-      shared.telemetry.observer.finished(r);
-    },
-  };
-  const headerPolicy = createHeaderPolicy({ forward: config.headers.forward, ...(reserved ? { reserved } : {}) });
-  return {
-    auth,
-    inFlight,
-    deps: { headerPolicy, observer, sampleRatio: config.tracing.sampleRatio, draining: shared.draining, ...(gate ? { auth: gate } : {}) },
-  };
 }
 
 export { GatewayError, GrpcCode, Reason };

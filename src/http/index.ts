@@ -23,4 +23,5 @@ export {
 } from "./auth/index.ts";
 export { authRequirement, corsOptions, verifierOptions, type SecretSource } from "./edge-config.ts";
 export { InFlight } from "./in-flight.ts";
+export { createEdgeDeps, type EdgeDepsOptions, type EdgeGeneration, type VerifierHandle } from "./edge-deps.ts";
 export { createEdgeTelemetry, type EdgeTelemetry, type EdgeTelemetryOptions } from "./telemetry/edge-telemetry.ts";
