@@ -74,8 +74,8 @@ export async function main(rt: Runtime): Promise<void> {
     let code = 0;
     try {
       // Settings of the running config (a reload may have changed them). An interactive Ctrl-C skips the drain delay.
-      const s = gw.config.shutdown;
-      await gracefulShutdown(gw, { drainDelayMs: cause === "SIGTERM" ? s.drainDelay : 0, timeoutMs: s.timeout, logger, cause });
+      const settings = gw.config.shutdown;
+      await gracefulShutdown(gw, { drainDelayMs: cause === "SIGTERM" ? settings.drainDelay : 0, timeoutMs: settings.timeout, logger, cause });
       for (const s of stops) await s();
     } catch (e) {
       logger.error("shutdown failed", { error: e });

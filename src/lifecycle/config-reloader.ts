@@ -20,7 +20,7 @@ export interface ConfigReloaderOptions {
   readonly logger: Logger;
   /** The text the running config came from (so the first poll does not reload it again). */
   readonly initialText?: string;
-  /** Told about refused configs (validation or build errors). */
+  /** Told about files refused before `apply` (unreadable or invalid); `apply` reports its own failures. */
   readonly onRefused?: () => void;
   /**
    * A changed file is read again after this long and used only if it did not change meanwhile,
@@ -88,6 +88,7 @@ export class ConfigReloader {
     try {
       text = known ?? (await this.#o.readText(path));
     } catch (e) {
+      this.#o.onRefused?.();
       return this.#refused(trigger, `cannot read ${path}: ${(e as Error).message}`);
     }
     this.#lastText = text;
@@ -95,6 +96,7 @@ export class ConfigReloader {
     try {
       config = this.#o.parse(text, path);
     } catch (e) {
+      this.#o.onRefused?.();
       if (e instanceof ConfigError) return this.#refused(trigger, e.message, e.issues);
       return this.#refused(trigger, (e as Error).message);
     }
@@ -109,7 +111,6 @@ export class ConfigReloader {
 
   #refused(trigger: string, error: string, issues?: readonly string[]): ReloadOutcome {
     this.#o.logger.error("config reload refused; the running config stays", { trigger, path: this.#o.path, error, ...(issues ? { issues } : {}) });
-    this.#o.onRefused?.();
     return issues ? { ok: false, error, issues } : { ok: false, error };
   }
 }
