@@ -171,11 +171,13 @@ async function buildGeneration(o: GatewayOptions, config: Config, shared: Shared
       continue;
     }
     const built = buildUpstream(u, { runtime, lookup: o.lookup, protocols: o.protocols });
+    built.resilience.breaker?.onStateChange.on((e) => shared.telemetry.metrics.breakerChanged({ name: u.name, to: e.to }));
     upstreams.set(u.name, built);
     created.push(built.group);
   }
   const groups = new Map<string, UpstreamGroup>([...upstreams].map(([k, v]) => [k, v.group]));
-  const resolveTarget = createTargetResolver(config, upstreams);
+  const metrics = shared.telemetry.metrics;
+  const resolveTarget = createTargetResolver(config, upstreams, { retry: (e) => metrics.retry(e), hedge: (e) => metrics.hedge(e) });
   const target = (m: MethodInfo) => {
     const t = resolveTarget(m);
     return t && { group: t.upstream.group, policy: t.policy, rateLimitKey: t.rateLimitKey };
