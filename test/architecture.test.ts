@@ -12,7 +12,7 @@ const LAYER: Record<string, number> = {
   upstream: 2, discovery: 2, balancer: 2, resilience: 2,
   rpc: 3, backend: 3,
   http: 4,
-  "gateway.ts": 5, entry: 5, demo: 5, compose: 5,
+  "gateway.ts": 5, entry: 5, demo: 5, compose: 5, lifecycle: 5,
 };
 
 function walk(dir: string): string[] {

@@ -24,8 +24,14 @@ export interface MethodTarget {
   readonly rateLimitKey: string | undefined;
 }
 
+/** Resilience events for metrics. */
+export interface PolicyHooks {
+  retry?(e: { upstream: string; method: string }): void;
+  hedge?(e: { upstream: string; method: string }): void;
+}
+
 /** Resolves (once per method) the upstream and policy serving a method; undefined if none does. */
-export function createTargetResolver(config: Config, upstreams: ReadonlyMap<string, BuiltUpstream>): (m: MethodInfo) => MethodTarget | undefined {
+export function createTargetResolver(config: Config, upstreams: ReadonlyMap<string, BuiltUpstream>, hooks: PolicyHooks = {}): (m: MethodInfo) => MethodTarget | undefined {
   const cache = new Map<string, MethodTarget | null>();
   return (m) => {
     let t = cache.get(m.ref.path);
@@ -53,6 +59,11 @@ export function createTargetResolver(config: Config, upstreams: ReadonlyMap<stri
           upstream.resilience,
         )
       : undefined;
+    if (calls && svc) {
+      const labels = { upstream: svc.upstream, method: m.ref.path };
+      calls.parts.retry?.onRetry.on(() => hooks.retry?.(labels));
+      calls.parts.hedge?.onHedge.on(() => hooks.hedge?.(labels));
+    }
     t = {
       upstream,
       rateLimitKey: route?.rateLimit?.key,

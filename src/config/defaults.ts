@@ -23,4 +23,18 @@ export const DEFAULTS = {
     keepalive: { intervalMs: 0, timeoutMs: 10_000, onlyWithCalls: true },
   },
   shutdown: { drainDelayMs: 0, timeoutMs: 15_000 },
+  // Edge sections (auth, headers, cors, tracing, logging, metrics, reload): src/config/edge-schema.ts.
+  auth: {
+    mode: "required" as const,
+    clockSkewMs: 30_000,
+    claimPrefix: "x-jwt-",
+    // jose createRemoteJWKSet: refetch on unknown kid at most once per cooldown; keys older than cacheMaxAge refetched.
+    jwks: { cooldownMs: 30_000, cacheMaxAgeMs: 600_000, timeoutMs: 5_000 },
+  },
+  headers: { forward: [] as readonly string[] },
+  cors: { exposeHeaders: ["x-request-id"] as readonly string[], maxAgeMs: 600_000 },
+  tracing: { serviceName: "sluice", sampleRatio: 1, otlp: { flushIntervalMs: 5_000, timeoutMs: 10_000, maxQueueSize: 2048 } },
+  logging: { level: "info" as const, accessLog: true },
+  metrics: { enabled: true },
+  reload: { watch: true, intervalMs: 2_000 },
 } as const;

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { parseDuration } from "../core/index.ts";
 import { DEFAULTS } from "./defaults.ts";
+import { checkEdgeConfig, edgeSections, routeAuthSchema } from "./edge-schema.ts";
 
 /** "1.5s", "300ms", or a number of milliseconds. */
 const duration = z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
@@ -136,6 +137,7 @@ const routeSchema = z
     queueTimeout: duration.optional(),
     /** Token bucket per client key (client IP by default, or a request header). */
     rateLimit: z.object({ ratePerSec: z.number().positive(), burst: z.number().int().positive().optional(), key: z.string().default("ip") }).strict().optional(),
+    auth: routeAuthSchema.optional(),
   })
   .strict();
 
@@ -169,9 +171,11 @@ export const configSchema = z
       })
       .strict()
       .default({ timeout: DEFAULTS.route.timeoutMs, maxTimeout: DEFAULTS.route.maxTimeoutMs, onClientDisconnect: DEFAULTS.route.onClientDisconnect }),
+    ...edgeSections,
   })
   .strict()
   .superRefine((c, ctx) => {
+    checkEdgeConfig(c, ctx);
     const names = new Set<string>();
     c.upstreams.forEach((u, i) => {
       if (names.has(u.name)) ctx.addIssue({ code: "custom", path: ["upstreams", i, "name"], message: `duplicate upstream name "${u.name}"` });

@@ -84,6 +84,8 @@ export const Reason = {
   bizError: "business_error",
   unauthenticated: "unauthenticated",
   forbidden: "forbidden",
+  /** The JWT signing keys (JWKS) could not be fetched: retryable, not the client's fault. */
+  authUnavailable: "auth_keys_unavailable",
   clientCancelled: "client_cancelled",
   draining: "draining",
   internal: "internal",

@@ -1,5 +1,8 @@
-// Shared entry: load config (--config, SLUICE_CONFIG) or start the built-in demo; run until SIGINT/SIGTERM.
+// Shared entry: load config (--config, SLUICE_CONFIG) or start the built-in demo; run until SIGINT/SIGTERM
+// (graceful: drain, then exit 0); SIGHUP or a changed config file reloads it.
 import { parseConfig, parseConfigText, type Config } from "../config/index.ts";
+import { ConfigReloader, gracefulShutdown } from "../lifecycle/index.ts";
+import { createLogger } from "../observability/index.ts";
 import { demoConfig, type DemoProtocol } from "../demo/demo-config.ts";
 import { demoDescriptorPath, startDemoBackend } from "../demo/demo-backend.ts";
 import { startGateway } from "../gateway.ts";
@@ -19,9 +22,15 @@ export async function main(rt: Runtime): Promise<void> {
   let config: Config;
   const stops: (() => Promise<void>)[] = [];
   let demo = false;
+  // PORT overrides the file, at start-up and on every reload alike.
+  const parseFile = (text: string, path: string): Config => {
+    const c = parseConfigText(text, path);
+    return portEnv ? { ...c, listen: { ...c.listen, port: Number(portEnv) } } : c;
+  };
+  let configText: string | undefined;
   if (configPath) {
-    config = parseConfigText(await rt.readTextFile(configPath), configPath);
-    if (portEnv) config = { ...config, listen: { ...config.listen, port: Number(portEnv) } };
+    configText = await rt.readTextFile(configPath);
+    config = parseFile(configText, configPath);
   } else {
     demo = true;
     const protocol = (rt.env("SLUICE_DEMO_PROTOCOL") ?? "grpc") as DemoProtocol;
@@ -31,7 +40,8 @@ export async function main(rt: Runtime): Promise<void> {
     stops.push(() => backend.stop());
     config = parseConfig(demoConfig({ port: Number(portEnv ?? 8080), descriptorPath, backendPort: protocol === "grpc" ? backend.grpcPort : backend.ttheaderPort, protocol }));
   }
-  const gw = await startGateway({ config, runtime: rt });
+  const logger = createLogger({ level: config.logging.level });
+  const gw = await startGateway({ config, runtime: rt, logger });
   console.log(`sluice listening on ${gw.url} (runtime: ${rt.name}${demo ? `, built-in demo over ${rt.env("SLUICE_DEMO_PROTOCOL") ?? "grpc"}` : ""})`);
   if (demo) {
     const u = gw.url;
@@ -41,14 +51,38 @@ export async function main(rt: Runtime): Promise<void> {
   curl -sN '${u}/v1/symbols/BTCUSDT/quotes?count=5'
   curl -s -d '{"client_order_id":"c1","symbol":"BTCUSDT","side":"BUY","quantity":"0.5","price":"64000"}' ${u}/v1/orders`);
   }
+  let reloader: ConfigReloader | undefined;
+  if (configPath) {
+    const r = new ConfigReloader({
+      path: configPath,
+      readText: (p) => rt.readTextFile(p),
+      parse: parseFile,
+      apply: (c) => gw.reload(c),
+      logger,
+      initialText: configText,
+      onRefused: () => gw.metrics.reloaded(false),
+    });
+    rt.onSignal("SIGHUP", () => void r.reload("SIGHUP"));
+    if (config.reload.watch) r.watch(config.reload.interval);
+    reloader = r;
+  }
   let stopping = false;
-  const shutdown = async () => {
+  const shutdown = async (cause: "SIGINT" | "SIGTERM") => {
     if (stopping) return;
     stopping = true;
-    await gw.stop();
-    for (const s of stops) await s();
-    rt.exit(0);
+    reloader?.close();
+    let code = 0;
+    try {
+      // Settings of the running config (a reload may have changed them). An interactive Ctrl-C skips the drain delay.
+      const settings = gw.config.shutdown;
+      await gracefulShutdown(gw, { drainDelayMs: cause === "SIGTERM" ? settings.drainDelay : 0, timeoutMs: settings.timeout, logger, cause });
+      for (const s of stops) await s();
+    } catch (e) {
+      logger.error("shutdown failed", { error: e });
+      code = 1;
+    }
+    rt.exit(code);
   };
-  rt.onSignal("SIGINT", () => void shutdown());
-  rt.onSignal("SIGTERM", () => void shutdown());
+  rt.onSignal("SIGINT", () => void shutdown("SIGINT"));
+  rt.onSignal("SIGTERM", () => void shutdown("SIGTERM"));
 }

@@ -3,8 +3,12 @@ import { Hono } from "hono";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { GatewayError, GrpcCode, Reason } from "../core/index.ts";
 import type { MethodInfo } from "../transcode/index.ts";
+import { ADMIN_PATHS, mountAdmin } from "./admin.ts";
 import { errorResponse } from "./error-response.ts";
-import { forwardedMetadata, handleRpc, type Binder, type RpcHandlerDeps, type RpcTarget } from "./rpc-handler.ts";
+import { createHeaderPolicy } from "./header-policy.ts";
+import { corsMiddleware, type CorsOptions } from "./middleware/cors.ts";
+import { requestScopeMiddleware, scopeOf, type EdgeDeps } from "./middleware/request-scope.ts";
+import { handleRpc, type Binder, type RpcHandlerDeps, type RpcTarget } from "./rpc-handler.ts";
 
 /** A matched annotated route: the method and how to build the request message from the HTTP request. */
 export interface RouteMatch {
@@ -28,7 +32,10 @@ export interface AppDeps extends RpcHandlerDeps {
   /** Upstream and policy for a method; undefined when no upstream serves it. */
   readonly target: (method: MethodInfo) => Omit<RpcTarget, "method"> | undefined;
   readonly ready: () => boolean;
-  readonly admin: { upstreams: () => unknown };
+  readonly admin: { upstreams: () => unknown; metrics?: () => string };
+  /** Request scope: request id, trace context, header policy, auth, observer. Default: ids and forwardHeaders only. */
+  readonly edge?: EdgeDeps;
+  readonly cors?: CorsOptions;
 }
 
 // A package-qualified service ("pkg.Service") and a method name.
@@ -39,15 +46,16 @@ type Env = { Bindings: { remoteAddress?: string } };
 
 export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
-
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/readyz", (c) => (deps.ready() ? c.json({ status: "ready" }) : c.json({ status: "not ready" }, 503)));
-  app.get("/admin/upstreams", (c) => c.json(deps.admin.upstreams() as Record<string, unknown>));
+  const edge: EdgeDeps = { adminPaths: ADMIN_PATHS, ...(deps.edge ?? { headerPolicy: createHeaderPolicy({ forward: deps.forwardHeaders }) }) };
+  app.use("*", requestScopeMiddleware(edge));
+  if (deps.cors) app.use("*", corsMiddleware(deps.cors));
+  mountAdmin(app, { ready: deps.ready, upstreams: deps.admin.upstreams, ...(deps.admin.metrics ? { metrics: deps.admin.metrics } : {}) });
 
   app.all("*", async (c) => {
     const req = c.req.raw;
-    const requestId = req.headers.get("x-request-id") || crypto.randomUUID();
-    const ids = { requestId, clientAddress: c.env?.remoteAddress };
+    const scope = scopeOf(req, edge);
+    const requestId = scope.requestId;
+    const ids = { ...scope.ids, clientAddress: c.env?.remoteAddress };
     const respHeaders = { "x-request-id": requestId };
     const url = new URL(req.url);
     let method: MethodInfo | undefined;
@@ -94,7 +102,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
         respHeaders,
       );
     }
-    const res = await handleRpc(req, { method, ...t }, bind, deps, ids, forwardedMetadata(req, deps.forwardHeaders, { "x-request-id": requestId }), select);
+    const denied = await scope.enter(method, t.group.name);
+    if (denied) return denied;
+    const res = await scope.rpc(() => handleRpc(req, { method, ...t }, bind, deps, ids, scope.metadata(), select));
     res.headers.set("x-request-id", requestId);
     return res;
   });

@@ -20,6 +20,7 @@ export {
   exponentialBuckets,
 } from "./histogram.ts";
 export { MetricsRegistry } from "./registry.ts";
+export { CallbackCounter, type CallbackCounterOptions } from "./callback-counter.ts";
 export {
   PROMETHEUS_CONTENT_TYPE,
   renderPrometheusText,

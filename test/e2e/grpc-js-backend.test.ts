@@ -9,7 +9,7 @@ import { startGateway, type Gateway } from "../../src/gateway.ts";
 import { detectRuntime } from "../../src/runtime/index.ts";
 import { registryFromDescriptorSets } from "../../src/transcode/index.ts";
 import { startGrpcJsServer } from "../helpers/grpc-js-server.ts";
-import { TEST_DESCRIPTORS as DESCRIPTORS, postJson } from "../helpers/stack.ts";
+import { TEST_DESCRIPTORS as DESCRIPTORS, postJson, quietLogger } from "../helpers/stack.ts";
 
 let gw: Gateway;
 let backend: Awaited<ReturnType<typeof startGrpcJsServer>>;
@@ -43,7 +43,7 @@ beforeAll(async () => {
     upstreams: [{ name: "grpcjs", protocol: "grpc", endpoints: [`127.0.0.1:${backend.port}`] }],
     services: [{ match: "testdata.v1.*", upstream: "grpcjs" }],
   });
-  gw = await startGateway({ config, runtime: rt });
+  gw = await startGateway({ config, runtime: rt, logger: quietLogger() });
 });
 
 afterAll(async () => {
@@ -122,11 +122,15 @@ describe("proto3 JSON mapping through grpc-js", () => {
     expect(r.json.details).toEqual([{ "@type": "type.googleapis.com/testdata.v1.Inner", name: "detail", values: [7] }]);
   });
 
-  test("traceparent and x-request-id are forwarded as gRPC metadata", async () => {
+  test("traceparent (with a new parent id) and x-request-id are forwarded as gRPC metadata", async () => {
     seen.length = 0;
     const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
     await postJson(url(), {}, { traceparent: tp, "x-request-id": "rid-1", authorization: "Bearer secret" });
-    expect(seen[0]!["traceparent"]).toBe(tp);
+    // Same trace, a new parent span id (the gateway's client span), flags kept.
+    const sent = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(String(seen[0]!["traceparent"]));
+    expect(sent?.[1]).toBe("0af7651916cd43dd8448eb211c80319c");
+    expect(sent?.[2]).not.toBe("b7ad6b7169203331");
+    expect(sent?.[3]).toBe("01");
     expect(seen[0]!["x-request-id"]).toBe("rid-1");
     expect(seen[0]!["authorization"]).toBeUndefined();
   });
@@ -141,7 +145,7 @@ describe("upstream failure", () => {
       upstreams: [{ name: "down", protocol: "grpc", endpoints: ["127.0.0.1:1"] }],
       services: [{ match: "*", upstream: "down" }],
     });
-    const g = await startGateway({ config, runtime: rt });
+    const g = await startGateway({ config, runtime: rt, logger: quietLogger() });
     try {
       const r = await postJson(`${g.url}/testdata.v1.MappingService/Roundtrip`, {});
       expect(r.status).toBe(503);

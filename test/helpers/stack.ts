@@ -3,6 +3,7 @@ import { parseConfig, type ConfigInput } from "../../src/config/index.ts";
 import { demoConfig, type DemoProtocol } from "../../src/demo/demo-config.ts";
 import { demoDescriptorPath, startDemoBackend, type DemoBackend } from "../../src/demo/demo-backend.ts";
 import { startGateway, type Gateway } from "../../src/gateway.ts";
+import { createLogger, type Logger } from "../../src/observability/index.ts";
 import { detectRuntime, type Runtime } from "../../src/runtime/index.ts";
 
 export const DESCRIPTORS = demoDescriptorPath();
@@ -17,12 +18,17 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startDemoStack(o: { protocol?: DemoProtocol; orderLatencyMs?: number; tweak?: (c: ConfigInput) => ConfigInput } = {}): Promise<Stack> {
+/** Access logs off the test output; pass `sink` to capture the JSON lines. */
+export function quietLogger(sink: (line: string) => void = () => {}): Logger {
+  return createLogger({ level: "debug", sink });
+}
+
+export async function startDemoStack(o: { protocol?: DemoProtocol; orderLatencyMs?: number; tweak?: (c: ConfigInput) => ConfigInput; logger?: Logger } = {}): Promise<Stack> {
   const rt = await detectRuntime();
   const backend = await startDemoBackend({ runtime: rt, descriptorPath: DESCRIPTORS, orderLatencyMs: o.orderLatencyMs ?? 50 });
   let input = demoConfig({ port: 0, host: "127.0.0.1", descriptorPath: DESCRIPTORS, backendPort: (o.protocol ?? "grpc") === "grpc" ? backend.grpcPort : backend.ttheaderPort, protocol: o.protocol ?? "grpc" });
   if (o.tweak) input = o.tweak(input);
-  const gw = await startGateway({ config: parseConfig(input), runtime: rt });
+  const gw = await startGateway({ config: parseConfig(input), runtime: rt, logger: o.logger ?? quietLogger() });
   return {
     url: gw.url,
     gw,

@@ -1,0 +1,226 @@
+// Everything the edge knows about one request, from arrival until its body is sent: request id,
+// trace context (ours and the one sent upstream), route, auth, upstream call window, bytes. The
+// middleware opens a scope per request and, when the response is complete, hands a RequestRecord
+// to the observer (metrics, access log, spans).
+import type { MiddlewareHandler } from "hono";
+import { childContext, continueTrace, formatTraceparent, type SpanContext } from "../../observability/index.ts";
+import type { MethodInfo } from "../../transcode/index.ts";
+import type { HeaderPolicy } from "../header-policy.ts";
+import { meterBody, type BodyEnd } from "../metered-body.ts";
+import type { RequestObserver, RequestOutcome, RequestRecord } from "../telemetry/request-record.ts";
+import type { AuthGate } from "./auth.ts";
+
+export interface EdgeDeps {
+  readonly headerPolicy: HeaderPolicy;
+  /** Absent: no route is authenticated. */
+  readonly auth?: AuthGate;
+  readonly observer?: RequestObserver;
+  /** Share of new root traces marked sampled (an incoming traceparent's flag is kept). Default 1. */
+  readonly sampleRatio?: number;
+  /** True while the gateway drains: responses carry `Connection: close` so clients reconnect elsewhere. */
+  readonly draining?: () => boolean;
+  /** Paths answered by the gateway itself: their own route label, logged at debug level. */
+  readonly adminPaths?: ReadonlySet<string>;
+  readonly random?: () => number;
+}
+
+// A client-chosen request id is kept when it is short printable ASCII (it ends up in logs and metadata).
+const REQUEST_ID_OK = /^[\x21-\x7e]{1,128}$/;
+
+export class RequestScope {
+  readonly requestId: string;
+  /** The gateway's server span for this request. */
+  readonly span: SpanContext;
+  readonly ids: { readonly requestId: string; readonly traceId: string };
+  readonly #req: Request;
+  readonly #edge: EdgeDeps;
+  readonly #startMs = Date.now();
+  readonly #t0 = performance.now();
+  #route = "unmatched";
+  #upstream: string | undefined;
+  #streaming = false;
+  #auth: string | undefined;
+  #authMetadata: Readonly<Record<string, string>> = {};
+  #upstreamSpan: SpanContext | undefined;
+  #rpcStart: number | undefined;
+  #rpcEnd: number | undefined;
+  #finished = false;
+
+  constructor(req: Request, edge: EdgeDeps) {
+    this.#req = req;
+    this.#edge = edge;
+    const given = req.headers.get("x-request-id");
+    this.requestId = given !== null && REQUEST_ID_OK.test(given) ? given : crypto.randomUUID();
+    const ratio = edge.sampleRatio ?? 1;
+    const sampleRoot = ratio >= 1 || (ratio > 0 && (edge.random ?? Math.random)() < ratio);
+    this.span = continueTrace(req.headers.get("traceparent"), req.headers.get("tracestate"), { sampleRoot });
+    this.ids = { requestId: this.requestId, traceId: this.span.traceId };
+    edge.observer?.started();
+  }
+
+  /** The method is known and has an upstream: label the request, then authenticate. A Response means "denied". */
+  async enter(method: MethodInfo, upstream: string): Promise<Response | undefined> {
+    this.#route = `${method.ref.service}/${method.ref.method}`;
+    this.#upstream = upstream;
+    this.#streaming = method.kind === "server_streaming" || method.kind === "bidi_streaming";
+    const gate = this.#edge.auth;
+    if (gate === undefined) return undefined;
+    const r = await gate.check(this.#req, method, this.ids);
+    this.#auth = r.label;
+    if (!r.ok) return r.response;
+    this.#authMetadata = r.metadata;
+    return undefined;
+  }
+
+  /**
+   * Upstream metadata: allowed client headers, then ours: the request id, a traceparent naming a
+   * new client span (child of our server span) as parent, tracestate unchanged, forwarded claims.
+   */
+  metadata(): Record<string, string> {
+    const client = childContext(this.span);
+    this.#upstreamSpan = client;
+    const own: Record<string, string> = { ...this.#authMetadata, "x-request-id": this.requestId, traceparent: formatTraceparent(client) };
+    if (client.traceState !== undefined) own["tracestate"] = client.traceState;
+    return this.#edge.headerPolicy.metadata(this.#req.headers, own);
+  }
+
+  /** Runs the upstream part of the request, timing it. */
+  async rpc(fn: () => Promise<Response>): Promise<Response> {
+    this.#rpcStart = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.#rpcEnd = performance.now();
+    }
+  }
+
+  /**
+   * Tags the response (request id, Connection: close while draining) and arranges for the record to
+   * be emitted once the body is sent. Streaming bodies are metered as they are pulled; others are small
+   * and read here (which also gives the error fields of the JSON error body).
+   */
+  async finish(res: Response): Promise<Response> {
+    const headers = new Headers(res.headers);
+    headers.set("x-request-id", this.requestId);
+    if (this.#edge.draining?.()) headers.set("connection", "close");
+    const init = { status: res.status, statusText: res.statusText, headers };
+    if (res.body !== null && this.#streaming && res.status < 300) {
+      let bytes = 0;
+      const onAbort = () => this.#emit(res.status, undefined, bytes, "cancelled");
+      const signal = this.#req.signal;
+      signal.addEventListener("abort", onAbort, { once: true });
+      const body = meterBody(
+        res.body,
+        (n) => (bytes += n),
+        (how: BodyEnd) => {
+          signal.removeEventListener("abort", onAbort);
+          this.#emit(res.status, undefined, bytes, how);
+        },
+      );
+      return new Response(body, init);
+    }
+    let buf: ArrayBuffer;
+    try {
+      buf = res.body === null ? new ArrayBuffer(0) : await res.arrayBuffer();
+    } catch {
+      this.#emit(res.status, undefined, 0, "error");
+      throw new Error("response body failed");
+    }
+    this.#emit(res.status, res.status >= 400 ? errorFields(new Uint8Array(buf)) : undefined, buf.byteLength, "done");
+    return new Response(buf, init);
+  }
+
+  #emit(status: number, err: ErrorFields | undefined, bytesOut: number, how: BodyEnd): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const observer = this.#edge.observer;
+    if (observer === undefined) return;
+    const url = new URL(this.#req.url);
+    const admin = this.#route === "unmatched" && (this.#edge.adminPaths?.has(url.pathname) ?? false);
+    const outcome: RequestOutcome = status < 400 ? "ok" : err?.business !== undefined ? "business_error" : "system_error";
+    const len = this.#req.headers.get("content-length");
+    const upstreamCalled = this.#rpcStart !== undefined && (status < 400 || err?.upstream !== undefined);
+    const rec: RequestRecord = {
+      requestId: this.requestId,
+      traceId: this.span.traceId,
+      spanId: this.span.spanId,
+      ...(this.span.parentSpanId !== undefined ? { parentSpanId: this.span.parentSpanId } : {}),
+      ...(upstreamCalled && this.#upstreamSpan !== undefined ? { upstreamSpanId: this.#upstreamSpan.spanId } : {}),
+      traceFlags: this.span.flags,
+      ...(this.span.traceState !== undefined ? { traceState: this.span.traceState } : {}),
+      httpMethod: this.#req.method,
+      path: url.pathname,
+      route: admin ? url.pathname : this.#route,
+      ...(this.#upstream !== undefined ? { upstream: err?.upstream ?? this.#upstream } : {}),
+      ...(err?.endpoint !== undefined ? { endpoint: err.endpoint } : {}),
+      status,
+      code: status < 400 ? "OK" : (err?.code ?? "UNKNOWN"),
+      outcome,
+      ...(err?.reason !== undefined ? { reason: err.reason } : {}),
+      ...(err?.business !== undefined ? { bizStatus: err.business } : {}),
+      upstreamCalled,
+      ...(this.#auth !== undefined ? { auth: this.#auth } : {}),
+      startMs: this.#startMs,
+      durationMs: performance.now() - this.#t0,
+      ...(upstreamCalled && this.#rpcStart !== undefined ? { upstreamStartMs: this.#startMs + (this.#rpcStart - this.#t0), upstreamMs: (this.#rpcEnd ?? performance.now()) - this.#rpcStart } : {}),
+      ...(len !== null && /^\d+$/.test(len) ? { bytesIn: Number(len) } : {}),
+      bytesOut,
+      clientGone: how === "cancelled" || this.#req.signal.aborted,
+      admin,
+    };
+    observer.finished(rec);
+  }
+}
+
+interface ErrorFields {
+  code?: string;
+  reason?: string;
+  upstream?: string;
+  endpoint?: string;
+  business?: number;
+}
+
+/** Reads the stable public error shape (README "Errors"); anything else yields no fields. */
+function errorFields(buf: Uint8Array): ErrorFields | undefined {
+  if (buf.byteLength === 0 || buf[0] !== 0x7b /* { */) return undefined;
+  try {
+    const b = JSON.parse(new TextDecoder().decode(buf)) as Record<string, unknown>;
+    const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+    const biz = b["business"] as { status?: unknown } | undefined;
+    const out: ErrorFields = {};
+    const code = str(b["code"]);
+    const reason = str(b["reason"]);
+    const upstream = str(b["upstream"]);
+    const endpoint = str(b["endpoint"]);
+    if (code !== undefined) out.code = code;
+    if (reason !== undefined) out.reason = reason;
+    if (upstream !== undefined) out.upstream = upstream;
+    if (endpoint !== undefined) out.endpoint = endpoint;
+    if (typeof biz?.status === "number") out.business = biz.status;
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+const scopes = new WeakMap<Request, RequestScope>();
+
+/** Opens the scope of every request and finishes it with the final response. Install first. */
+export function requestScopeMiddleware(edge: EdgeDeps): MiddlewareHandler {
+  return async (c, next) => {
+    const scope = new RequestScope(c.req.raw, edge);
+    scopes.set(c.req.raw, scope);
+    await next();
+    c.res = await scope.finish(c.res);
+  };
+}
+
+/** The request's scope (a fresh, unobserved one when the middleware is not installed). */
+export function scopeOf(req: Request, edge: EdgeDeps): RequestScope {
+  let s = scopes.get(req);
+  if (s === undefined) {
+    s = new RequestScope(req, { ...edge, observer: undefined });
+    scopes.set(req, s);
+  }
+  return s;
+}

@@ -1,0 +1,80 @@
+import { describe, expect, test } from "bun:test";
+import { MetricsRegistry } from "../../observability/index.ts";
+import { GatewayMetrics, type GroupStatsLike } from "./gateway-metrics.ts";
+import type { RequestRecord } from "./request-record.ts";
+
+const rec = (r: Partial<RequestRecord>): RequestRecord => ({
+  requestId: "r",
+  traceId: "t".repeat(32),
+  spanId: "s".repeat(16),
+  traceFlags: 1,
+  httpMethod: "POST",
+  path: "/shop.v1.Orders/Place",
+  route: "shop.v1.Orders/Place",
+  upstream: "orders",
+  status: 200,
+  code: "OK",
+  outcome: "ok",
+  upstreamCalled: true,
+  startMs: 0,
+  durationMs: 12,
+  upstreamMs: 10,
+  bytesOut: 100,
+  clientGone: false,
+  admin: false,
+  ...r,
+});
+
+function metrics(groups: GroupStatsLike[] = []) {
+  const m = new GatewayMetrics(new MetricsRegistry(), { groups: () => groups });
+  const value = (name: string, labels: string) => {
+    const line = m.render().split("\n").find((l) => l.startsWith(`${name}{${labels}} `) || (labels === "" && l.startsWith(`${name} `)));
+    return line === undefined ? undefined : Number(line.split(" ").at(-1));
+  };
+  return { m, value };
+}
+
+describe("GatewayMetrics", () => {
+  test("business errors are a system OK plus a business count; system errors keep their code", () => {
+    const { m, value } = metrics();
+    m.requestStarted();
+    m.requestFinished(rec({ status: 422, code: "UNKNOWN", outcome: "business_error", bizStatus: 1001 }));
+    m.requestStarted();
+    m.requestFinished(rec({ status: 503, code: "UNAVAILABLE", outcome: "system_error" }));
+    m.requestStarted();
+    m.requestFinished(rec({ status: 400, code: "INVALID_ARGUMENT", outcome: "system_error", upstreamCalled: false }));
+    expect(value("sluice_upstream_calls_total", 'upstream="orders",method="shop.v1.Orders/Place",code="OK"')).toBe(1);
+    expect(value("sluice_upstream_calls_total", 'upstream="orders",method="shop.v1.Orders/Place",code="UNAVAILABLE"')).toBe(1);
+    expect(value("sluice_upstream_calls_total", 'upstream="orders",method="shop.v1.Orders/Place",code="INVALID_ARGUMENT"')).toBeUndefined();
+    expect(value("sluice_upstream_business_errors_total", 'upstream="orders",method="shop.v1.Orders/Place",biz_status="1001"')).toBe(1);
+    expect(value("sluice_http_requests_total", 'route="shop.v1.Orders/Place",method="POST",status="400"')).toBe(1);
+    expect(value("sluice_http_requests_in_flight", "")).toBe(0);
+  });
+
+  test("pool gauges and counters come from the groups' stats at scrape time", () => {
+    const pool = (key: string, inFlight: number) => ({ key, connections: { ready: 2, connecting: 1, draining: 0, idle: 1 }, inFlight, queued: 0, opened: 3, connectFailures: 1 });
+    const groups: GroupStatsLike[] = [{ name: "orders", endpoints: [pool("10.0.0.1:50051", 4)], draining: [pool("10.0.0.9:50051", 1)] }];
+    const { value } = metrics(groups);
+    expect(value("sluice_upstream_in_flight", 'upstream="orders",endpoint="10.0.0.1:50051"')).toBe(4);
+    expect(value("sluice_upstream_in_flight", 'upstream="orders",endpoint="10.0.0.9:50051"')).toBe(1);
+    expect(value("sluice_upstream_connections", 'upstream="orders",endpoint="10.0.0.1:50051",state="connecting"')).toBe(1);
+    expect(value("sluice_upstream_connections_opened_total", 'upstream="orders",endpoint="10.0.0.1:50051"')).toBe(3);
+    groups.length = 0;
+    expect(value("sluice_upstream_in_flight", 'upstream="orders",endpoint="10.0.0.1:50051"')).toBeUndefined();
+  });
+
+  test("resilience hooks: retries, hedges, breaker state", () => {
+    const { m, value } = metrics();
+    m.retry({ upstream: "orders", method: "/shop.v1.Orders/Place" });
+    m.retry({ upstream: "orders", method: "/shop.v1.Orders/Place" });
+    m.hedge({ upstream: "orders", method: "/shop.v1.Orders/Get" });
+    m.breakerChanged({ name: "orders", to: "open" });
+    expect(value("sluice_upstream_retries_total", 'upstream="orders",method="shop.v1.Orders/Place"')).toBe(2);
+    expect(value("sluice_upstream_hedges_total", 'upstream="orders",method="shop.v1.Orders/Get"')).toBe(1);
+    expect(value("sluice_circuit_breaker_state", 'breaker="orders",state="open"')).toBe(1);
+    expect(value("sluice_circuit_breaker_state", 'breaker="orders",state="closed"')).toBe(0);
+    m.breakerChanged({ name: "orders", to: "half_open" });
+    expect(value("sluice_circuit_breaker_state", 'breaker="orders",state="open"')).toBe(0);
+    expect(value("sluice_circuit_breaker_state", 'breaker="orders",state="half_open"')).toBe(1);
+  });
+});
