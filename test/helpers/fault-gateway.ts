@@ -5,7 +5,7 @@ import { startDemoBackend, type DemoBackend } from "../../src/demo/demo-backend.
 import type { LookupFn } from "../../src/discovery/index.ts";
 import { startGateway, type Gateway } from "../../src/gateway.ts";
 import { detectRuntime, type Runtime } from "../../src/runtime/index.ts";
-import { DESCRIPTORS } from "./stack.ts";
+import { DESCRIPTORS, quietLogger } from "./stack.ts";
 
 export type UpstreamInput = ConfigInput["upstreams"][number];
 export type RouteInput = NonNullable<ConfigInput["routes"]>[number];
@@ -30,7 +30,7 @@ export async function startFaultGateway(o: {
     routes: o.routes ?? [],
     defaults: o.defaults,
   });
-  return startGateway({ config, runtime: await runtime(), lookup: o.lookup, log: () => {} });
+  return startGateway({ config, runtime: await runtime(), lookup: o.lookup, logger: quietLogger() });
 }
 
 export async function startBackend(o: { host?: string; port?: number; ttheaderPort?: number; orderLatencyMs?: number } = {}): Promise<DemoBackend> {
