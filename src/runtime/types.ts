@@ -112,6 +112,8 @@ export interface H2ConnectOptions {
   tls?: { servername?: string; ca?: string; rejectUnauthorized?: boolean };
   /** Our initial window sizes; large windows matter for big replies. */
   initialWindowSize?: number;
+  /** TCP keepalive initial delay on the session's socket (0/undefined = off). */
+  tcpKeepAliveMs?: number;
   events: H2SessionEvents;
 }
 

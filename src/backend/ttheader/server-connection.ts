@@ -49,7 +49,6 @@ export class ServerConnection {
   #stopping = false;
   #controlSentAt = 0;
   #stopStartedAt = 0;
-  #framesSeen = 0;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #done = false;
   #ending = false;
@@ -110,7 +109,6 @@ export class ServerConnection {
   }
 
   #serve(frame: TTHeaderFrame): void {
-    this.#framesSeen++;
     if (frame.flags & HeaderFlag.supportOutOfOrder && !this.#mux) {
       this.#mux = true;
       // Learned it is mux only after stop began (an idle warm connection): tell the client now.
@@ -187,9 +185,10 @@ export class ServerConnection {
 
   #maybeFinishStop(): void {
     if (!this.#stopping || this.#done || this.#inFlight > 0) return;
-    // A connection that has sent nothing yet may be a pooled mux connection about to be used: give it
-    // the same grace as mux so requests already in transit are served, not cut off.
-    if (!this.#mux && this.#framesSeen > 0) return this.#endSoon();
+    // Every connection gets the grace period: a pingpong client may have a request in transit on an
+    // idle connection (closing at once lost 1-2 calls per rolling restart), and a connection that has
+    // sent nothing yet may be a warm mux connection about to be used. Requests arriving in the grace
+    // are served (pingpong replies carry crrst).
     const since = this.#mux ? this.#controlSentAt : this.#stopStartedAt;
     const wait = since + this.#deps.stopGraceMs - this.#deps.now();
     if (wait <= 0) return this.#endSoon();

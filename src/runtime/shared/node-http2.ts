@@ -37,6 +37,18 @@ export function openH2Session(o: H2ConnectOptions): H2Session {
     });
   });
   ready.catch(() => {});
+  // TCP keepalive under the session: keeps NAT/conntrack entries of idle sessions alive and finds dead
+  // peers, without HTTP/2 PINGs that servers punish on idle connections (GOAWAY too_many_pings).
+  const keepAliveMs = o.tcpKeepAliveMs;
+  if (keepAliveMs) {
+    session.once("connect", () => {
+      try {
+        (session.socket as { setKeepAlive?: (on: boolean, ms: number) => void } | undefined)?.setKeepAlive?.(true, keepAliveMs);
+      } catch {
+        // Not every runtime exposes the socket.
+      }
+    });
+  }
   let lastError: Error | undefined;
   session.on("error", (e) => { lastError = e; });
   session.on("remoteSettings", (s) => {

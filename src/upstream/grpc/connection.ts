@@ -25,6 +25,8 @@ export interface GrpcConnectionOptions {
   readonly maxMessageBytes: number;
   readonly userAgent?: string;
   readonly keepalive?: GrpcKeepaliveOptions;
+  /** TCP keepalive delay on the socket (default 30 s: below common 60 s NAT timeouts); 0 = off. */
+  readonly tcpKeepAliveMs?: number;
   /** Close after this age (ms, jittered +/-10%); 0 = never. Spreads load after scale-out. */
   readonly maxAgeMs?: number;
 }
@@ -58,6 +60,7 @@ class GrpcConnection implements Connection {
       authority: `${scheme}://${this.endpoint}`,
       connectTimeoutMs: o.connectTimeoutMs,
       tls: o.tls,
+      tcpKeepAliveMs: o.tcpKeepAliveMs ?? 30_000,
       events: {
         goaway: (_code, last) => {
           this.#goawayLast = last;
