@@ -7,6 +7,9 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serveGrpc, type GrpcServer, type HandlerContext } from "../../src/backend/index.ts";
+import { parseConfig, type ConfigInput } from "../../src/config/index.ts";
+import { demoConfig } from "../../src/demo/demo-config.ts";
+import { startGateway } from "../../src/gateway.ts";
 import { echoHandlers } from "../../src/demo/echo-service.ts";
 import { detectRuntime } from "../../src/runtime/index.ts";
 import { registryFromDescriptorSets } from "../../src/transcode/index.ts";
@@ -281,4 +284,37 @@ export class LineCounter {
 
 export function sleepMs(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+export interface InProcessStack {
+  readonly url: string;
+  readonly port: number;
+  readonly backend: CountingBackend;
+  stop(): Promise<void>;
+}
+
+/** The counting backend and the gateway in this process (demo config, optionally tweaked). */
+export async function startCountingStack(tweak?: (c: ConfigInput) => ConfigInput): Promise<InProcessStack> {
+  const rt = await detectRuntime();
+  const backend = await startCountingBackend();
+  let input = demoConfig({ port: 0, host: "127.0.0.1", descriptorPath: DESCRIPTORS, backendPort: backend.port, protocol: "grpc" });
+  if (tweak) input = tweak(input);
+  const gw = await startGateway({ config: parseConfig(input), runtime: rt });
+  return {
+    url: gw.url,
+    port: gw.port,
+    backend,
+    stop: async () => {
+      await gw.stop();
+      backend.stop();
+    },
+  };
+}
+
+/** base64 -> bytes, and whether they are the i % 256 pattern of the given length. */
+export function isPattern(b64: string, size: number): boolean {
+  const bin = atob(b64);
+  if (bin.length !== size) return false;
+  for (let i = 0; i < size; i++) if (bin.charCodeAt(i) !== (i & 0xff)) return false;
+  return true;
 }
