@@ -17,7 +17,10 @@ export class JsonSink {
   }
 
   reserve(n: number): void {
-    if (this.len + n <= this.buf.length) return;
+    if (this.len + n > this.buf.length) this.#grow(n);
+  }
+
+  #grow(n: number): void {
     let size = this.buf.length * 2;
     while (size < this.len + n) size *= 2;
     const next = new Uint8Array(size);
@@ -71,14 +74,16 @@ export class JsonSink {
       this.byte(0x2d);
       v = -v;
     }
-    if (v < 10) return this.byte(0x30 + v);
     if (v >= 2147483648) return this.ascii(String(v));
+    v = v | 0; // int32 from here: integer division and remainder stay in integer registers
+    if (v < 10) return this.byte(0x30 + v);
     const digits = v < 100 ? 2 : v < 1000 ? 3 : v < 1e4 ? 4 : v < 1e5 ? 5 : v < 1e6 ? 6 : v < 1e7 ? 7 : v < 1e8 ? 8 : v < 1e9 ? 9 : 10;
     this.#digits(v, digits);
   }
 
   /** Exactly `width` digits of 0 <= v < min(10^width, 2^31), zero-padded. */
   #digits(v: number, width: number): void {
+    v = v | 0;
     this.reserve(width);
     const buf = this.buf;
     let at = this.len + width;
@@ -123,12 +128,12 @@ export class JsonSink {
       const n = Math.round(a * 1e8);
       if (n / 1e8 === a) {
         const ip = Math.floor(a);
-        let frac = n - ip * 1e8; // an integer in [0, 1e8)
+        let frac = (n - ip * 1e8) | 0; // an integer in [0, 1e8)
         if (v < 0) this.byte(0x2d);
         if (frac === 0) return this.int(ip); // an integer (callers normally print those themselves)
         let j = 8;
         while (frac % 10 === 0) {
-          frac /= 10;
+          frac = (frac / 10) | 0;
           j--;
         }
         this.int(ip);
