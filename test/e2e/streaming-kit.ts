@@ -89,8 +89,12 @@ function command(rt: RuntimeName): string[] {
       return ["node", "--import", "tsx", join(ROOT, "src/entry/node.ts")];
     case "deno":
       return [bin("deno"), "run", "-A", "--unstable-no-legacy-abort", join(ROOT, "src/entry/deno.ts")];
-    default:
-      return [process.execPath.endsWith("bun") || process.execPath.endsWith("bun.exe") ? process.execPath : bin("bun"), join(ROOT, "src/entry/bun.ts")];
+    default: {
+      const bun = process.execPath.endsWith("bun") || process.execPath.endsWith("bun.exe") ? process.execPath : bin("bun");
+      // e.g. SLUICE_TEST_BUN_FLAGS=--smol to see how much of the RSS is collector lag.
+      const flags = (process.env.SLUICE_TEST_BUN_FLAGS ?? "").split(" ").filter(Boolean);
+      return [bun, ...flags, join(ROOT, "src/entry/bun.ts")];
+    }
   }
 }
 
