@@ -34,7 +34,7 @@ function viaHttp(url: URL, json: string | undefined): Promise<void> {
         if (at < 0) return;
         if (!/^HTTP\/1\.1 200/.test(head)) return reject(new Error(head.split("\r\n")[0]));
         decoder = new ChunkedDecoder();
-        rest = d.subarray(Buffer.byteLength(head.slice(0, at + 4), "latin1"));
+        rest = d.subarray(at + 4 - (head.length - d.length)); // latin1: one char per byte
       }
       decoder.push(rest, onBody);
       if (decoder.done) {

@@ -242,7 +242,7 @@ export function rawRequest(port: number, head: string, body: Uint8Array | string
       response = { status: Number(lines[0]!.split(" ")[1]), headers };
       if (headers["transfer-encoding"]?.includes("chunked")) chunked = new ChunkedDecoder();
       else if (headers["content-length"] !== undefined) left = Number(headers["content-length"]);
-      buf = d.subarray(Buffer.byteLength(headBuf.slice(0, at + 4), "latin1"));
+      buf = d.subarray(at + 4 - (headBuf.length - d.length)); // latin1: one char per byte, headers may span reads
       resolveHead(response);
     }
     if (chunked) {
