@@ -45,35 +45,51 @@ export function parseJsonBody(bytes: Uint8Array): unknown {
   }
 }
 
-/** NDJSON request body -> one parsed value per non-empty line, as it arrives. */
+/**
+ * NDJSON request body -> one parsed value per non-empty line, as it arrives (http://ndjson.org).
+ * Lines are split on bytes, so a line is refused as soon as it passes maxLineBytes (before its
+ * newline arrives), and the body as a whole past maxTotalBytes.
+ */
 export async function* ndjsonLines(req: Request, maxLineBytes: number, maxTotalBytes: number): AsyncGenerator<unknown> {
   if (!req.body) return;
   const reader = req.body.getReader();
-  const decoder = new TextDecoder();
-  let buf = "";
+  const pending: Uint8Array[] = []; // the current line's bytes so far
+  let pendingBytes = 0;
   let total = 0;
   let line = 0;
+  const takeLine = (last: Uint8Array): unknown => {
+    line++;
+    const bytes = pending.length === 0 ? last : concatBytes([...pending, last], pendingBytes + last.byteLength);
+    pending.length = 0;
+    pendingBytes = 0;
+    const text = textDecoder.decode(bytes).trim();
+    return text ? parseLine(text, line) : undefined;
+  };
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
       total += value.byteLength;
       if (total > maxTotalBytes) throw tooLarge(maxTotalBytes);
-      buf += decoder.decode(value, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const text = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        line++;
-        if (text) yield parseLine(text, line);
+      let start = 0;
+      for (let nl = value.indexOf(0x0a); nl >= 0; nl = value.indexOf(0x0a, start)) {
+        if (pendingBytes + nl - start > maxLineBytes) throw tooLarge(maxLineBytes);
+        const v = takeLine(value.subarray(start, nl));
+        start = nl + 1;
+        if (v !== undefined) yield v;
       }
-      if (buf.length > maxLineBytes) throw tooLarge(maxLineBytes);
+      if (start < value.byteLength) {
+        pendingBytes += value.byteLength - start;
+        if (pendingBytes > maxLineBytes) throw tooLarge(maxLineBytes);
+        pending.push(value.subarray(start));
+      }
     }
-    buf += decoder.decode();
-    const rest = buf.trim();
-    if (rest) yield parseLine(rest, line + 1);
+    if (pendingBytes > 0) {
+      const v = takeLine(new Uint8Array(0));
+      if (v !== undefined) yield v;
+    }
   } finally {
-    reader.releaseLock();
+    await reader.cancel().catch(() => {});
   }
 }
 

@@ -1,11 +1,14 @@
 // HTTP request -> upstream call -> HTTP response, for one resolved method.
 // Unary: JSON in, JSON out. Server streaming: NDJSON / SSE / JSON array out, pulled as the client reads
-// (so HTTP back-pressure reaches upstream flow control). Client streaming: NDJSON lines in.
+// (so HTTP back-pressure reaches upstream flow control). Client streaming: NDJSON lines in, each sent
+// upstream as it arrives. Replies are written as JSON bytes straight from the wire format where the
+// codec can (transcode/json-writer.ts), and compressed when the client accepts it (compression.ts).
 import type { JsonValue } from "@bufbuild/protobuf";
 import { GatewayError, GrpcCode, Reason, textEncoder } from "../core/index.ts";
 import type { Invoker, RoutePolicy, UpstreamGroup } from "../rpc/index.ts";
 import { createStreamFramer, streamFormatFor, type JsonCodec, type MethodInfo } from "../transcode/index.ts";
 import { ndjsonLines, parseJsonBody, readBodyLimited } from "./body.ts";
+import { compressedBody, compressedStream, defaultCompression, type CompressionOptions } from "./compression.ts";
 import { errorBody, type ErrorBodyOptions } from "./error-response.ts";
 import { requestedTimeoutMs } from "./timeout-header.ts";
 
@@ -23,6 +26,8 @@ export interface RpcHandlerDeps {
   readonly errorOptions: Omit<ErrorBodyOptions, "requestId" | "traceId">;
   /** Headers forwarded upstream as metadata (lower-case names). */
   readonly forwardHeaders: readonly string[];
+  /** Reply compression; default: on, from 1 KiB, whole bodies only (see compression.ts). */
+  readonly compression?: CompressionOptions;
 }
 
 /** Turns the request into the message JSON; for annotated routes this merges path, query and body. */
@@ -63,6 +68,8 @@ export async function handleRpc(
   const errOpts = { ...deps.errorOptions, requestId: ids.requestId, traceId: ids.traceId };
   const keySource = target.rateLimitKey ?? "ip";
   const clientKey = keySource.startsWith("header:") ? (req.headers.get(keySource.slice(7)) ?? "") : (ids.clientAddress ?? "");
+  // A bad NDJSON line fails the upstream call (we cancel it); the client is told about the line.
+  const input: { error?: unknown } = {};
   try {
     const kind = method.kind;
     checkContentType(req, kind === "client_streaming" || kind === "bidi_streaming");
@@ -74,24 +81,24 @@ export async function handleRpc(
       if (!encoded.ok) throw encoded.error;
       if (kind === "unary") {
         const reply = await deps.invoker.unary(encoded.value, invokeOpts);
-        const json = deps.codec.decode(method.output, reply.message);
-        return new Response(JSON.stringify(select ? select(json) : json), { status: 200, headers: JSON_HEADERS });
+        return jsonReply(req, deps, method, reply.message, select);
       }
       const reply = await deps.invoker.stream(single(encoded.value), invokeOpts);
       return await streamResponse(req, reply.messages, method, deps, errOpts);
     }
     // Client (or bidi) streaming: each NDJSON line becomes a message as it arrives.
-    const requests = encodeLines(ndjsonLines(req, policy.maxBodyBytes, Number.MAX_SAFE_INTEGER), method, deps, bind);
+    const requests = encodeLines(ndjsonLines(req, policy.maxBodyBytes, Number.MAX_SAFE_INTEGER), method, deps, bind, input);
     const reply = await deps.invoker.stream(requests, invokeOpts);
     if (kind === "client_streaming") {
       let last: Uint8Array | undefined;
       for await (const m of reply.messages) last = m;
+      if (input.error !== undefined) throw input.error;
       if (!last) throw new GatewayError({ code: GrpcCode.INTERNAL, reason: Reason.upstreamProtocol, message: "upstream sent no reply message" });
-      return new Response(JSON.stringify(deps.codec.decode(method.output, last)), { status: 200, headers: JSON_HEADERS });
+      return jsonReply(req, deps, method, last, select);
     }
-    return await streamResponse(req, reply.messages, method, deps, errOpts);
+    return await streamResponse(req, reply.messages, method, deps, errOpts, input);
   } catch (e) {
-    const { status, body, error } = errorBody(e, errOpts);
+    const { status, body, error } = errorBody(input.error ?? e, errOpts);
     const headers: Record<string, string> = { ...JSON_HEADERS };
     const retryAfter = retryAfterSeconds(error);
     if (retryAfter !== undefined && (status === 429 || status === 503)) headers["retry-after"] = String(retryAfter);
@@ -99,7 +106,7 @@ export async function handleRpc(
   }
 }
 
-/** Retry-After from google.rpc.RetryInfo details ("0.25s") or pushback, rounded up to whole seconds. */
+/** Retry-After from google.rpc.RetryInfo details ("0.25s"), rounded up to whole seconds. */
 function retryAfterSeconds(e: GatewayError): number | undefined {
   for (const d of e.details) {
     const delay = (d as { "@type"?: string; retryDelay?: string })["@type"]?.endsWith("google.rpc.RetryInfo") ? (d as { retryDelay?: string }).retryDelay : undefined;
@@ -108,15 +115,26 @@ function retryAfterSeconds(e: GatewayError): number | undefined {
   return undefined;
 }
 
+function jsonReply(req: Request, deps: RpcHandlerDeps, method: MethodInfo, message: Uint8Array, select?: (json: JsonValue) => JsonValue): Response {
+  const bytes = select ? textEncoder.encode(JSON.stringify(select(deps.codec.decode(method.output, message)))) : deps.codec.decodeToBytes(method.output, message);
+  const headers = new Headers(JSON_HEADERS);
+  return new Response(compressedBody(req, bytes, headers, deps.compression ?? defaultCompression), { status: 200, headers });
+}
+
 async function* single(m: Uint8Array): AsyncGenerator<Uint8Array> {
   yield m;
 }
 
-async function* encodeLines(lines: AsyncIterable<unknown>, method: MethodInfo, deps: RpcHandlerDeps, bind: Binder): AsyncGenerator<Uint8Array> {
-  for await (const line of lines) {
-    const r = deps.codec.encode(method.input, bind(line));
-    if (!r.ok) throw r.error;
-    yield r.value;
+async function* encodeLines(lines: AsyncIterable<unknown>, method: MethodInfo, deps: RpcHandlerDeps, bind: Binder, input: { error?: unknown }): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const line of lines) {
+      const r = deps.codec.encode(method.input, bind(line));
+      if (!r.ok) throw r.error;
+      yield r.value;
+    }
+  } catch (e) {
+    input.error = e;
+    throw e;
   }
 }
 
@@ -124,24 +142,32 @@ async function* encodeLines(lines: AsyncIterable<unknown>, method: MethodInfo, d
  * Streams replies as they arrive. The first message is awaited before answering, so an error
  * before any message gets a proper HTTP status; later errors become a final error record.
  */
-async function streamResponse(req: Request, messages: AsyncIterable<Uint8Array>, method: MethodInfo, deps: RpcHandlerDeps, errOpts: ErrorBodyOptions): Promise<Response> {
+async function streamResponse(
+  req: Request,
+  messages: AsyncIterable<Uint8Array>,
+  method: MethodInfo,
+  deps: RpcHandlerDeps,
+  errOpts: ErrorBodyOptions,
+  input: { error?: unknown } = {},
+): Promise<Response> {
   const framer = createStreamFramer(streamFormatFor(req.headers.get("accept")));
   const it = messages[Symbol.asyncIterator]();
   const first = await it.next();
   let index = 0;
   let finished = false;
-  const enc = (s: string) => textEncoder.encode(s);
+  const frame = (m: Uint8Array, head = "") => deps.codec.decodeToBytes(method.output, m, head + framer.prefix(index++), framer.suffix);
   const body = new ReadableStream<Uint8Array>(
     {
       start(ctl) {
         const head = framer.start();
         if (first.done) {
           finished = true;
-          ctl.enqueue(enc(head + framer.end()));
+          const tail = head + framer.end();
+          if (tail) ctl.enqueue(textEncoder.encode(tail));
           ctl.close();
           return;
         }
-        ctl.enqueue(enc(head + framer.message(JSON.stringify(deps.codec.decode(method.output, first.value)), index++)));
+        ctl.enqueue(frame(first.value, head));
       },
       async pull(ctl) {
         if (finished) return;
@@ -150,27 +176,26 @@ async function streamResponse(req: Request, messages: AsyncIterable<Uint8Array>,
           if (r.done) {
             finished = true;
             const tail = framer.end();
-            if (tail) ctl.enqueue(enc(tail));
+            if (tail) ctl.enqueue(textEncoder.encode(tail));
             ctl.close();
             return;
           }
-          ctl.enqueue(enc(framer.message(JSON.stringify(deps.codec.decode(method.output, r.value)), index++)));
+          ctl.enqueue(frame(r.value));
         } catch (e) {
           finished = true;
-          const { body: errBody } = errorBody(e, errOpts);
-          ctl.enqueue(enc(framer.error(JSON.stringify(errBody), index) + framer.end()));
+          const { body: errBody } = errorBody(input.error ?? e, errOpts);
+          ctl.enqueue(textEncoder.encode(framer.error(JSON.stringify(errBody), index) + framer.end()));
           ctl.close();
         }
       },
       cancel() {
+        // The client went away (or stopped reading): stop the upstream stream.
         finished = true;
         void it.return?.();
       },
     },
     { highWaterMark: 1 },
   );
-  return new Response(body, {
-    status: 200,
-    headers: { "content-type": framer.contentType, "cache-control": "no-cache", "x-content-type-options": "nosniff" },
-  });
+  const headers = new Headers({ "content-type": framer.contentType, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
+  return new Response(compressedStream(req, body, headers, deps.compression ?? defaultCompression), { status: 200, headers });
 }

@@ -1,7 +1,8 @@
 // proto3 JSON <-> protobuf binary, by reflection (protobuf-es), with errors that name the field.
 // Spec: https://protobuf.dev/programming-guides/json/
 import { fromBinary, fromJson, toBinary, toJson, type DescMessage, type JsonValue, type Registry } from "@bufbuild/protobuf";
-import { GatewayError, GrpcCode, Reason, type Result } from "../core/index.ts";
+import { GatewayError, GrpcCode, Reason, textEncoder, type Result } from "../core/index.ts";
+import { createBinaryJsonWriter } from "./json-writer.ts";
 
 export interface JsonOptions {
   /** Accept and drop unknown fields instead of answering 400. */
@@ -19,6 +20,14 @@ export interface JsonCodec {
   encode(desc: DescMessage, json: JsonValue): Result<Uint8Array, GatewayError>;
   /** Binary reply -> JSON value. Throws GatewayError (INTERNAL) if the bytes don't parse. */
   decode(desc: DescMessage, bytes: Uint8Array): JsonValue;
+  /**
+   * Binary reply -> the UTF-8 bytes of JSON.stringify(decode(desc, bytes)), between optional ASCII
+   * `prefix` and `suffix` (stream framing). Written straight from the wire format when possible
+   * (src/transcode/json-writer.ts), else through decode(). Throws like decode().
+   */
+  decodeToBytes(desc: DescMessage, bytes: Uint8Array, prefix?: string, suffix?: string): Uint8Array;
+  /** Replies written directly vs. through protobuf-es. */
+  readonly writerStats: { readonly fast: number; readonly fallback: number };
 }
 
 /**
@@ -77,6 +86,21 @@ export function jsonInputError(e: unknown, desc: DescMessage, json?: JsonValue, 
 export function createJsonCodec(registry: Registry, options: JsonOptions = defaultJsonOptions): JsonCodec {
   const readOpts = { ignoreUnknownFields: options.ignoreUnknownFields, registry };
   const writeOpts = { alwaysEmitImplicit: options.emitDefaults, useProtoFieldName: options.useProtoNames, registry };
+  const writer = createBinaryJsonWriter(registry, options);
+  const decode = (desc: DescMessage, bytes: Uint8Array): JsonValue => {
+    let msg;
+    try {
+      msg = fromBinary(desc, bytes);
+    } catch (e) {
+      throw new GatewayError({
+        code: GrpcCode.INTERNAL,
+        reason: Reason.upstreamProtocol,
+        message: `upstream reply is not a valid ${desc.typeName}: ${e instanceof Error ? e.message : e}`,
+        cause: e,
+      });
+    }
+    return toJson(desc, msg, writeOpts);
+  };
   return {
     encode(desc, json) {
       try {
@@ -85,19 +109,10 @@ export function createJsonCodec(registry: Registry, options: JsonOptions = defau
         return { ok: false, error: jsonInputError(e, desc, json, registry) };
       }
     },
-    decode(desc, bytes) {
-      let msg;
-      try {
-        msg = fromBinary(desc, bytes);
-      } catch (e) {
-        throw new GatewayError({
-          code: GrpcCode.INTERNAL,
-          reason: Reason.upstreamProtocol,
-          message: `upstream reply is not a valid ${desc.typeName}: ${e instanceof Error ? e.message : e}`,
-          cause: e,
-        });
-      }
-      return toJson(desc, msg, writeOpts);
+    decode,
+    decodeToBytes(desc, bytes, prefix = "", suffix = "") {
+      return writer.tryWrite(desc, bytes, prefix, suffix) ?? textEncoder.encode(prefix + JSON.stringify(decode(desc, bytes)) + suffix);
     },
+    writerStats: writer.stats,
   };
 }

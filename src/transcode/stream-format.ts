@@ -23,6 +23,9 @@ export interface StreamFramer {
   /** Bytes that open the stream (e.g. "["), may be empty. */
   start(): string;
   message(json: string, index: number): string;
+  /** What goes before and after message `index`'s JSON: message(json, i) = prefix(i) + json + suffix. */
+  prefix(index: number): string;
+  readonly suffix: string;
   /** A final error record after messages were sent. */
   error(errorJson: string, index: number): string;
   end(): string;
@@ -36,6 +39,8 @@ export function createStreamFramer(format: StreamFormat): StreamFramer {
         contentType,
         start: () => "",
         message: (json) => `data: ${json}\n\n`,
+        prefix: () => "data: ",
+        suffix: "\n\n",
         error: (json) => `event: error\ndata: ${json}\n\n`,
         end: () => "",
       };
@@ -44,6 +49,8 @@ export function createStreamFramer(format: StreamFormat): StreamFramer {
         contentType,
         start: () => "[",
         message: (json, i) => (i === 0 ? json : "," + json),
+        prefix: (i) => (i === 0 ? "" : ","),
+        suffix: "",
         error: (json, i) => (i === 0 ? "" : ",") + `{"error":${json}}`,
         end: () => "]",
       };
@@ -52,6 +59,8 @@ export function createStreamFramer(format: StreamFormat): StreamFramer {
         contentType,
         start: () => "",
         message: (json) => json + "\n",
+        prefix: () => "",
+        suffix: "\n",
         error: (json) => `{"error":${json}}\n`,
         end: () => "",
       };

@@ -1,8 +1,10 @@
 // HTTP/2 client and server through node:http2 (implemented by Bun, Deno and Node).
 import http2 from "node:http2";
+import process from "node:process";
 import type { H2ConnectOptions, H2ServeOptions, H2ServerHandle, H2ServerStream, H2Session, H2Stream } from "../types.ts";
 
 const DEFAULT_WINDOW = 4 * 1024 * 1024;
+const BUN = typeof (process.versions as Record<string, string | undefined>).bun === "string";
 
 export function openH2Session(o: H2ConnectOptions): H2Session {
   const url = new URL(o.authority);
@@ -28,7 +30,13 @@ export function openH2Session(o: H2ConnectOptions): H2Session {
     session.once("connect", () => {
       if (timer) clearTimeout(timer);
       // Bigger connection window than the 64 KiB default so large replies don't stall (RFC 9113 6.9.2).
-      try { session.setLocalWindowSize(settings.initialWindowSize * 4); } catch { /* not supported everywhere */ }
+      // Not on Bun: its setLocalWindowSize also raises the per-stream receive window without telling the
+      // peer, so no stream WINDOW_UPDATE is ever sent and every reply larger than the stream window
+      // stalls forever (oven-sh/bun#40180, #41942; seen on Bun 1.4.5). Bun credits the connection
+      // window as data arrives, so the 64 KiB default does not block other streams there.
+      if (!BUN) {
+        try { session.setLocalWindowSize(settings.initialWindowSize * 4); } catch { /* not supported everywhere */ }
+      }
       resolve();
     });
     session.once("error", (e) => {

@@ -16,6 +16,8 @@ export interface CallContext {
   readonly authority: string;
   readonly userAgent: string;
   readonly maxMessageBytes: number;
+  /** Our HTTP/2 stream receive window (SETTINGS_INITIAL_WINDOW_SIZE we sent); default 4 MiB, the runtime's. */
+  readonly streamWindowBytes?: number;
   /** Set by the connection when GOAWAY arrives: streams above it were never processed (RFC 9113 6.8). */
   goawayLastStreamId(): number | undefined;
 }
@@ -192,17 +194,38 @@ export function unaryCall(ctx: CallContext, request: Uint8Array, o: CallOptions)
   });
 }
 
-export function streamingCall(ctx: CallContext, requests: AsyncIterable<Uint8Array>, o: CallOptions, highWater = 32): StreamReply {
+/** The runtime's default SETTINGS_INITIAL_WINDOW_SIZE (src/runtime/shared/node-http2.ts). */
+const DEFAULT_STREAM_WINDOW = 4 * 1024 * 1024;
+
+/**
+ * A streaming call whose replies are read only as fast as the consumer takes them: reply bytes
+ * waiting for the consumer are kept between one and two stream windows. Above two windows the
+ * HTTP/2 stream is paused, which stops our WINDOW_UPDATEs (RFC 9113 6.9), so the server stops
+ * sending; below one window it resumes. Counting bytes rather than messages, and letting at least a
+ * full window through between a resume and the next pause, also keeps Bun's node:http2 client
+ * bounded: it re-opens the whole stream window on every resume() (counting data it still holds
+ * for us as consumed), so pausing after less than a window of progress lets the peer run ahead by
+ * the difference on every pause/resume cycle (measured on Bun 1.4.5; a slow HTTP client drove it
+ * past 1 GiB). Per stream this holds at most 2 windows + one message here and a window in flight.
+ */
+export function streamingCall(ctx: CallContext, requests: AsyncIterable<Uint8Array>, o: CallOptions): StreamReply {
   let stream: H2Stream | undefined;
+  const window = ctx.streamWindowBytes ?? DEFAULT_STREAM_WINDOW;
+  let queued = 0;
+  let paused = false;
   const queue = new AsyncQueue<Uint8Array>({
-    highWater,
-    onResume: () => stream?.resume(),
+    highWater: Number.MAX_SAFE_INTEGER, // flow control is by bytes, below
     onCancel: () => {
       if (stream && !stream.destroyed) stream.close(H2_CANCEL);
     },
   });
   const started = startCall(ctx, o, (m) => {
-    if (!queue.push(m)) stream?.pause();
+    queue.push(m);
+    queued += m.byteLength;
+    if (!paused && queued >= 2 * window) {
+      paused = true;
+      stream?.pause();
+    }
   }, undefined);
   stream = started.stream;
   const metadata = started.done.then(
@@ -217,7 +240,26 @@ export function streamingCall(ctx: CallContext, requests: AsyncIterable<Uint8Arr
   );
   metadata.catch(() => {});
   if (stream) void pumpRequests(stream, requests);
-  return { messages: queue, metadata };
+  const messages: AsyncIterable<Uint8Array> = {
+    [Symbol.asyncIterator]: () => ({
+      next: async () => {
+        const r = await queue.next();
+        if (!r.done) {
+          queued -= r.value.byteLength;
+          if (paused && queued <= window) {
+            paused = false;
+            stream?.resume();
+          }
+        }
+        return r;
+      },
+      return: (): Promise<IteratorResult<Uint8Array>> => {
+        queue.cancel();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    }),
+  };
+  return { messages, metadata };
 }
 
 async function pumpRequests(stream: H2Stream, requests: AsyncIterable<Uint8Array>): Promise<void> {
