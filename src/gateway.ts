@@ -204,6 +204,7 @@ async function buildGeneration(o: GatewayOptions, config: Config, shared: Shared
     target,
     forwardHeaders: config.headers.forward,
     errorOptions: { decodeDetails: (bin) => decodeStatusDetails(registry, bin), bizErrorStatus: config.businessErrorStatus },
+    compression: { enabled: config.compression.enabled, thresholdBytes: config.compression.threshold },
     ready: shared.ready,
     admin: {
       upstreams: () => ({
@@ -252,7 +253,9 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     hostname: config.listen.host,
     port: config.listen.port,
     fetch: (req, info) => current.app.fetch(req, info),
-    maxRequestBodySize: Math.max(config.limits.maxBodyBytes, ...config.routes.map((r) => r.maxBodyBytes ?? 0)) + 1024,
+    // The app enforces body limits per route (413 before reading, cut-off while reading); the server's
+    // own cap only has to stay out of the way of long NDJSON client streams.
+    maxRequestBodySize: Math.max(1024 ** 3, Math.max(config.limits.maxBodyBytes, ...config.routes.map((r) => r.maxBodyBytes ?? 0)) + 1024),
   });
   // Ready once discovery answered and warm-up connections are open (or failed).
   await Promise.all([...current.groups.values()].map((g) => g.warmUp()));
@@ -307,7 +310,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     retire(dropped, old);
     const restartNeeded: string[] = (["listen", "metrics", "tracing", "logging", "reload"] as const).filter((k) => JSON.stringify(old.config[k]) !== JSON.stringify(next[k]));
     // The server's own body cap was fixed at start-up.
-    if (bodyCap(next) > bodyCap(old.config)) restartNeeded.push("limits");
+    if (bodyCap(next) + 1024 > Math.max(1024 ** 3, bodyCap(old.config) + 1024)) restartNeeded.push("limits");
     return {
       reused: [...g.groups].filter(([, x]) => !created.includes(x)).map(([n]) => n),
       added: [...g.groups.keys()].filter((n) => !old.groups.has(n)),

@@ -161,6 +161,11 @@ export const configSchema = z
     /** Which services go to which upstream: "demo.v1.EchoService" or a package prefix "demo.v1.*", or "*". */
     services: z.array(z.object({ match: z.string().min(1), upstream: z.string().min(1) }).strict()).min(1),
     routes: z.array(routeSchema).default([]),
+    /** Reply compression (gzip; br where the runtime has it) for clients that accept it. */
+    compression: z
+      .object({ enabled: z.boolean().default(true), threshold: size.default(1024) })
+      .strict()
+      .default({ enabled: true, threshold: 1024 }),
     /** HTTP status for backend business errors (Kitex biz-status); they carry a `business` object. */
     businessErrorStatus: z.number().int().min(200).max(599).default(422),
     defaults: z

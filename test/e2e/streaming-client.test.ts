@@ -21,6 +21,16 @@ describe("NDJSON request body -> client stream", () => {
     expect(await res.json()).toEqual({ text: "abcd", n: "4" });
   });
 
+  test("a client stream longer than the unary body limit (6 MiB in total) is not cut off", async () => {
+    const line = JSON.stringify({ text: "x".repeat(1000) }) + "\n";
+    const count = Math.ceil((6 * 1024 * 1024) / line.length);
+    const res = await fetch(`${s.url}/v1/echo:collect`, { method: "POST", body: line.repeat(count), headers: ndjson });
+    expect(res.status).toBe(200);
+    const reply = await res.json();
+    expect(reply.n).toBe(String(count));
+    expect(reply.text.length).toBe(count * 1000);
+  }, 30_000);
+
   test("a last line without a trailing newline counts; an empty body is zero messages", async () => {
     const one = await fetch(`${s.url}/demo.v1.EchoService/Collect`, { method: "POST", body: '{"text":"x"}\n{"text":"y"}', headers: ndjson });
     expect(await one.json()).toEqual({ text: "xy", n: "2" });
