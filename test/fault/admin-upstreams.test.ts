@@ -72,6 +72,9 @@ test("admin view: idle, in flight, queued, draining connections and an ejected e
     `admin: idle ${JSON.stringify(livePool().connections)}; busy inFlight=${bp.inFlight} queued=${bp.queued}; draining ${JSON.stringify(draining!.connections)}; ` +
       `dead endpoint ${JSON.stringify(idle.balancer.endpoints.find((e) => e.key === dead))}; call results ${results.map((r) => r.status).join(",")}`,
   );
-  // The two in flight at the GOAWAY finished on the old connection.
-  expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(2);
+  // Calls the server had accepted before its GOAWAY finished on the old connection; a call whose stream was
+  // above the GOAWAY's last stream id (still in transit) was never processed and fails as a retryable 503,
+  // as do the queued ones (the only other endpoint is ejected). On a loaded machine either can happen.
+  expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(1);
+  expect(results.every((r) => r.status === 200 || r.status === 503)).toBe(true);
 }, 20_000);
