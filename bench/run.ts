@@ -1,7 +1,8 @@
 // Benchmark runner: starts each row's servers, warms up, runs wrk (or the row's own script), and prints
 // a table with requests/s, p50/p99 latency, CPU use of the process under test, and the ratio to the ceiling.
 // Usage (from the repo root): bun bench/run.ts [-c 64] [-d 10s] [-t 2] [--warmup 3s] [--rows a,b] [--all]
-//                             [--json out.json] [--list] [--base-port 50150]
+//                             [--repeat N] [--json out.json] [--list] [--base-port 50150]
+// --repeat N runs the whole set N times (interleaved) and reports medians: the machine is noisy.
 // Ports: backend gRPC = base (TTHeader base + 1), hello = base + 10, gateway = base + 11.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -20,6 +21,7 @@ interface Options {
   json: string | undefined;
   list: boolean;
   basePort: number;
+  repeat: number;
 }
 
 interface Result {
@@ -35,11 +37,13 @@ interface Result {
   cpuUsPerReq?: number;
   backendCpuPct?: number;
   ratio?: number;
+  /** Lowest and highest req/s over the runs (with --repeat). */
+  rpsRange?: [number, number];
   error?: string;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { connections: 64, duration: "10s", threads: 2, warmup: "3s", rows: undefined, all: false, json: undefined, list: false, basePort: 50150 };
+  const o: Options = { connections: 64, duration: "10s", threads: 2, warmup: "3s", rows: undefined, all: false, json: undefined, list: false, basePort: 50150, repeat: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => {
@@ -56,6 +60,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === "--json") o.json = v();
     else if (a === "--list") o.list = true;
     else if (a === "--base-port") o.basePort = Number(v());
+    else if (a === "--repeat" || a === "-r") o.repeat = Math.max(1, Number(v()));
     else if (a === "-h" || a === "--help") {
       console.log(readFileSync(new URL(import.meta.url), "utf8").split("\n").slice(0, 5).join("\n"));
       process.exit(0);
@@ -206,7 +211,7 @@ async function checkOnce(url: string, method: string, body: string | undefined):
 }
 
 async function measure(row: Row, o: Options, ports: Ports, running: Map<string, Running>): Promise<Raw> {
-  const backendPid = running.get("backend")?.child.pid;
+  const backendPid = row.servers.includes("backend") ? running.get("backend")?.child.pid : undefined;
   if (row.kind === "script") {
     const [cmd, ...args] = row.cmd(ports);
     const b0 = backendPid ? treeCpuSeconds(backendPid) : undefined;
@@ -235,6 +240,33 @@ async function measure(row: Row, o: Options, ports: Ports, running: Map<string, 
   return raw;
 }
 
+/** Several runs of one row -> the median of each figure (the machine is noisy), with the req/s range. */
+function combine(list: Result[]): Result {
+  const ok = list.filter((r) => !r.error);
+  if (ok.length === 0) return list[0]!;
+  const med = (f: (r: Result) => number | undefined): number | undefined => {
+    const v = ok.map(f).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+    if (v.length === 0) return undefined;
+    const m = v.length >> 1;
+    return v.length % 2 ? v[m] : (v[m - 1]! + v[m]!) / 2;
+  };
+  const rps = ok.map((r) => r.rps);
+  return {
+    row: ok[0]!.row,
+    what: ok[0]!.what,
+    rps: med((r) => r.rps)!,
+    p50Ms: med((r) => r.p50Ms)!,
+    p99Ms: med((r) => r.p99Ms)!,
+    errors: ok.reduce((a, r) => a + r.errors, 0),
+    requests: ok.reduce((a, r) => a + r.requests, 0),
+    cpuPct: med((r) => r.cpuPct),
+    cpuUsPerReq: med((r) => r.cpuUsPerReq),
+    backendCpuPct: med((r) => r.backendCpuPct),
+    rpsRange: ok.length > 1 ? [Math.min(...rps), Math.max(...rps)] : undefined,
+    error: ok.length < list.length ? `${list.length - ok.length} of ${list.length} runs failed: ${list.find((r) => r.error)!.error}` : undefined,
+  };
+}
+
 // ---- main ------------------------------------------------------------------------------------
 
 function pad(s: string, n: number, right = false): string {
@@ -242,13 +274,15 @@ function pad(s: string, n: number, right = false): string {
 }
 
 function printTable(results: Result[], o: Options): void {
-  const head = ["row", "req/s", "p50 ms", "p99 ms", "errors", "CPU %", "CPU µs/req", "backend CPU %", "vs ceiling"];
+  const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
+  const head = ["row", "req/s", "range", "p50 ms", "p99 ms", "errors", "CPU %", "CPU µs/req", "backend CPU %", "vs ceiling"];
   const lines = results.map((r) =>
-    r.error
-      ? [r.row, "failed", "", "", "", "", "", "", ""]
+    r.error && r.rps === 0
+      ? [r.row, "failed", "", "", "", "", "", "", "", ""]
       : [
           r.row,
           Math.round(r.rps).toLocaleString("en-US"),
+          r.rpsRange ? `${k(r.rpsRange[0])}-${k(r.rpsRange[1])}` : "",
           r.p50Ms.toFixed(2),
           r.p99Ms.toFixed(2),
           String(r.errors),
@@ -260,7 +294,7 @@ function printTable(results: Result[], o: Options): void {
   );
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => pad(c, widths[i]!, i > 0)).join(" | ")} |`;
-  console.log(`\nwrk -t ${o.threads} -c ${o.connections} -d ${o.duration} (warm-up ${o.warmup}), ${new Date().toISOString()}`);
+  console.log(`\nwrk -t ${o.threads} -c ${o.connections} -d ${o.duration} (warm-up ${o.warmup})${o.repeat > 1 ? `, median of ${o.repeat} runs` : ""}, ${new Date().toISOString()}`);
   console.log(fmt(head));
   console.log(`|${widths.map((w, i) => (i > 0 ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2))).join("|")}|`);
   for (const l of lines) console.log(fmt(l));
@@ -298,52 +332,59 @@ async function main(): Promise<void> {
     });
   }
   process.on("exit", stopAll);
+  const runs = new Map<string, Result[]>(selected.map((r) => [r.name, []]));
   try {
-    for (const row of selected) {
-      process.stdout.write(`${row.name}: `);
-      const own = new Map<string, Running>();
-      try {
-        for (const s of row.servers) {
-          const spec = servers[s];
-          if (!spec) throw new Error(`row ${row.name} needs unknown server ${s}`);
-          if (spec.shared) {
-            if (!shared.has(s)) shared.set(s, await startServer(s, spec, ports));
-          } else own.set(s, await startServer(s, spec, ports));
+    for (let rep = 1; rep <= o.repeat; rep++) {
+      for (const row of selected) {
+        process.stdout.write(`${row.name}${o.repeat > 1 ? ` (run ${rep}/${o.repeat})` : ""}: `);
+        const own = new Map<string, Running>();
+        try {
+          for (const s of row.servers) {
+            const spec = servers[s];
+            if (!spec) throw new Error(`row ${row.name} needs unknown server ${s}`);
+            if (spec.shared) {
+              if (!shared.has(s)) shared.set(s, await startServer(s, spec, ports));
+            } else own.set(s, await startServer(s, spec, ports));
+          }
+          const raw = await measure(row, o, ports, new Map([...shared, ...own]));
+          const cpu = raw.cpu_s;
+          const errors = Object.values(raw.errors).reduce((a, b) => a + b, 0);
+          const r: Result = {
+            row: row.name,
+            what: row.what,
+            rps: raw.requests / (raw.duration_us / 1e6),
+            p50Ms: raw.p50_us / 1000,
+            p99Ms: raw.p99_us / 1000,
+            errors,
+            requests: raw.requests,
+            cpuPct: cpu === undefined ? undefined : (cpu / (raw.duration_us / 1e6)) * 100,
+            cpuUsPerReq: cpu === undefined || raw.requests === 0 ? undefined : (cpu * 1e6) / raw.requests,
+            backendCpuPct: raw.backend_cpu === undefined ? undefined : raw.backend_cpu * 100,
+          };
+          runs.get(row.name)!.push(r);
+          console.log(`${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms${errors ? `, ${errors} errors` : ""}`);
+        } catch (e) {
+          const msg = e instanceof Error ? e.message : String(e);
+          runs.get(row.name)!.push({ row: row.name, what: row.what, rps: 0, p50Ms: 0, p99Ms: 0, errors: 0, requests: 0, error: msg });
+          console.log(`FAILED\n${msg}`);
+        } finally {
+          for (const r of own.values()) stopServer(r);
+          // Let the port and the CPU settle before the next row.
+          await new Promise((r) => setTimeout(r, 500));
         }
-        const raw = await measure(row, o, ports, new Map([...shared, ...own]));
-        const cpu = raw.cpu_s;
-        const errors = Object.values(raw.errors).reduce((a, b) => a + b, 0);
-        const r: Result = {
-          row: row.name,
-          what: row.what,
-          rps: raw.requests / (raw.duration_us / 1e6),
-          p50Ms: raw.p50_us / 1000,
-          p99Ms: raw.p99_us / 1000,
-          errors,
-          requests: raw.requests,
-          cpuPct: cpu === undefined ? undefined : (cpu / (raw.duration_us / 1e6)) * 100,
-          cpuUsPerReq: cpu === undefined || raw.requests === 0 ? undefined : (cpu * 1e6) / raw.requests,
-          backendCpuPct: raw.backend_cpu === undefined ? undefined : raw.backend_cpu * 100,
-        };
-        const ceiling = row.ceiling ? results.find((x) => x.row === row.ceiling && !x.error) : undefined;
-        if (ceiling) r.ratio = r.rps / ceiling.rps;
-        results.push(r);
-        console.log(`${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms${errors ? `, ${errors} errors` : ""}`);
-      } catch (e) {
-        const msg = e instanceof Error ? e.message : String(e);
-        results.push({ row: row.name, what: row.what, rps: 0, p50Ms: 0, p99Ms: 0, errors: 0, requests: 0, error: msg });
-        console.log(`FAILED\n${msg}`);
-      } finally {
-        for (const r of own.values()) stopServer(r);
-        // Let the port and the CPU settle before the next row.
-        await new Promise((r) => setTimeout(r, 500));
       }
     }
   } finally {
     stopAll();
   }
+  for (const row of selected) results.push(combine(runs.get(row.name)!));
+  for (const row of selected) {
+    const r = results.find((x) => x.row === row.name)!;
+    const ceiling = row.ceiling ? results.find((x) => x.row === row.ceiling && x.rps > 0) : undefined;
+    if (ceiling && r.rps > 0) r.ratio = r.rps / ceiling.rps;
+  }
   printTable(results, o);
-  if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), options: o, results }, null, 2));
+  if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), options: o, results, runs: Object.fromEntries(runs) }, null, 2));
   if (results.some((r) => r.error)) process.exitCode = 1;
 }
 
