@@ -70,7 +70,9 @@ function analyze(p: CpuProfile): { total: number; buckets: [string, number][]; l
       b =
         leaf.functionName === "(garbage collector)"
           ? "GC"
-          : named
+          : /^onRS|ReadableStream|readableStream/.test(leaf.functionName)
+            ? "web ReadableStream machinery (e.g. a request body read with getReader)"
+            : named
             ? "other JS/native outside our code (incl. start-up)"
             : "runtime internals, native (event loop, Bun's HTTP server, microtasks)";
     }

@@ -111,7 +111,7 @@ function startServer(name: string, spec: ServerSpec, ports: Ports): Promise<Runn
     const timer = setTimeout(() => fail(new Error(`${name} did not become ready in 30 s`)), 30_000);
     const fail = (e: Error) => {
       clearTimeout(timer);
-      stopServer(running);
+      void stopServer(running);
       reject(new Error(`${e.message}\n--- ${name} output:\n${running.output.join("")}`));
     };
     const onData = (d: Buffer) => {
@@ -129,16 +129,32 @@ function startServer(name: string, spec: ServerSpec, ports: Ports): Promise<Runn
   });
 }
 
-function stopServer(r: Running): void {
-  live.delete(r);
-  r.child.removeAllListeners("exit");
+function signalGroup(r: Running, sig: NodeJS.Signals): void {
   // The whole process group: tsx and npm-style wrappers start children of their own.
   try {
-    if (r.child.pid) process.kill(-r.child.pid, "SIGTERM");
+    if (r.child.pid) process.kill(-r.child.pid, sig);
   } catch {
     /* already gone */
   }
+}
+
+/** SIGTERM; resolves once the server has exited (SIGKILL after 5 s), so the next row can take the port. */
+function stopServer(r: Running): Promise<void> {
+  live.delete(r);
+  r.child.removeAllListeners("exit");
+  const exited =
+    r.child.exitCode !== null || r.child.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const t = setTimeout(() => signalGroup(r, "SIGKILL"), 5000);
+          r.child.once("exit", () => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+  signalGroup(r, "SIGTERM");
   r.cleanup?.();
+  return exited;
 }
 
 /** CPU seconds (user + system) of a process and all its descendants, from /proc (Linux only). */
@@ -273,7 +289,16 @@ function pad(s: string, n: number, right = false): string {
   return right ? s.padStart(n) : s.padEnd(n);
 }
 
-function printTable(results: Result[], o: Options): void {
+/** 1-minute load average (Linux), to tell a quiet machine from a busy one in the notes. */
+function loadAverage(): string {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").split(" ")[0]!;
+  } catch {
+    return "?";
+  }
+}
+
+function printTable(results: Result[], o: Options, load: [string, string]): void {
   const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
   const head = ["row", "req/s", "range", "p50 ms", "p99 ms", "errors", "CPU %", "CPU µs/req", "backend CPU %", "vs ceiling"];
   const lines = results.map((r) =>
@@ -294,12 +319,13 @@ function printTable(results: Result[], o: Options): void {
   );
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => pad(c, widths[i]!, i > 0)).join(" | ")} |`;
-  console.log(`\nwrk -t ${o.threads} -c ${o.connections} -d ${o.duration} (warm-up ${o.warmup})${o.repeat > 1 ? `, median of ${o.repeat} runs` : ""}, ${new Date().toISOString()}`);
+  console.log(`\nwrk -t ${o.threads} -c ${o.connections} -d ${o.duration} (warm-up ${o.warmup})${o.repeat > 1 ? `, median of ${o.repeat} runs` : ""}, ${new Date().toISOString()}, load average ${load[0]} before, ${load[1]} after`);
   console.log(fmt(head));
   console.log(`|${widths.map((w, i) => (i > 0 ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2))).join("|")}|`);
   for (const l of lines) console.log(fmt(l));
   console.log("\nCPU % = CPU time of the process under test (with its children) / wall time; 100 % = one core.");
   console.log("CPU µs/req = that CPU time / requests: the cost of one request in that process. backend CPU % = the demo backend's.");
+  console.log("On a shared machine, compare ratios and CPU µs/req; req/s moves with whatever else runs (see the load average).");
   for (const r of results) console.log(`  ${r.row}: ${r.what}${r.error ? `\n    FAILED: ${r.error.split("\n")[0]}` : ""}`);
 }
 
@@ -323,7 +349,7 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   const stopAll = () => {
     for (const c of loaders) c.kill("SIGTERM");
-    for (const r of [...live]) stopServer(r);
+    for (const r of [...live]) void stopServer(r);
   };
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.on(sig, () => {
@@ -333,6 +359,7 @@ async function main(): Promise<void> {
   }
   process.on("exit", stopAll);
   const runs = new Map<string, Result[]>(selected.map((r) => [r.name, []]));
+  const loadBefore = loadAverage();
   try {
     for (let rep = 1; rep <= o.repeat; rep++) {
       for (const row of selected) {
@@ -368,14 +395,15 @@ async function main(): Promise<void> {
           runs.get(row.name)!.push({ row: row.name, what: row.what, rps: 0, p50Ms: 0, p99Ms: 0, errors: 0, requests: 0, error: msg });
           console.log(`FAILED\n${msg}`);
         } finally {
-          for (const r of own.values()) stopServer(r);
+          await Promise.all([...own.values()].map(stopServer));
           // Let the port and the CPU settle before the next row.
           await new Promise((r) => setTimeout(r, 500));
         }
       }
     }
   } finally {
-    stopAll();
+    for (const c of loaders) c.kill("SIGTERM");
+    await Promise.all([...live].map(stopServer));
   }
   for (const row of selected) results.push(combine(runs.get(row.name)!));
   for (const row of selected) {
@@ -383,7 +411,7 @@ async function main(): Promise<void> {
     const ceiling = row.ceiling ? results.find((x) => x.row === row.ceiling && x.rps > 0) : undefined;
     if (ceiling && r.rps > 0) r.ratio = r.rps / ceiling.rps;
   }
-  printTable(results, o);
+  printTable(results, o, [loadBefore, loadAverage()]);
   if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), options: o, results, runs: Object.fromEntries(runs) }, null, 2));
   if (results.some((r) => r.error)) process.exitCode = 1;
 }
