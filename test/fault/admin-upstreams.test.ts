@@ -3,21 +3,23 @@
 // state, plus breaker and retry budget. Driven into each state with real calls.
 import { afterAll, expect, test } from "bun:test";
 import net from "node:net";
-import type { DemoBackend } from "../../src/demo/demo-backend.ts";
 import type { Gateway } from "../../src/gateway.ts";
-import { adminUpstream, startBackend, startFaultGateway } from "../helpers/fault-gateway.ts";
+import { adminUpstream, startFaultGateway } from "../helpers/fault-gateway.ts";
 import { call, waitFor } from "../helpers/fault-load.ts";
+import { spawnBackend, type BackendProcess } from "../helpers/fault-process.ts";
 
 let gw: Gateway | undefined;
-let backend: DemoBackend | undefined;
+let backend: BackendProcess | undefined;
 afterAll(async () => {
   await gw?.stop();
-  backend?.kill();
+  await backend?.kill();
 });
 
 test("admin view: idle, in flight, queued, draining connections and an ejected endpoint", async () => {
-  backend = await startBackend();
-  const live = `127.0.0.1:${backend.grpcPort}`;
+  // The backend in its own process: its graceful stop (GOAWAY, then in-flight streams finish) does not
+  // share an event loop with the gateway under test.
+  backend = await spawnBackend();
+  const live = `127.0.0.1:${backend.port}`;
   const s = net.createServer();
   await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
   const dead = `127.0.0.1:${(s.address() as net.AddressInfo).port}`;
