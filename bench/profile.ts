@@ -1,7 +1,7 @@
 // Where the gateway's time goes, per request. Starts the demo backend and the gateway under the
 // runtime's sampling CPU profiler, loads it with wrk, then sorts the samples into buckets (route,
 // body, transcoding, h2 client, ...) and prints each bucket's share and µs per request.
-// Usage: bun bench/profile.ts [--runtime bun|node] [-d 10s] [-c 64] [--interval 250] [--keep DIR]
+// Usage: bun bench/profile.ts [--runtime bun|node] [-d 10s] [-c 64] [--interval 250] [--keep DIR] [--base-port 50180]
 //        bun bench/profile.ts --analyze file.cpuprofile [--requests N --cpu-s S]
 // The µs column scales the shares by the gateway's measured CPU time per request.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -44,6 +44,9 @@ const rules: Rule[] = [
   ["h2 client: node:http2 (runtime)", (f) => /node:http2|internal\/http2/.test(f.url) || f.url.endsWith("src/runtime/shared/node-http2.ts")],
   ["gRPC call/connection (upstream/grpc, protocol/grpc)", (f) => f.url.includes("src/upstream/grpc/") || f.url.includes("src/protocol/grpc/")],
   ["pool + upstream group + invoker", (f) => f.url.endsWith("src/upstream/pool.ts") || f.url.includes("src/rpc/")],
+  ["observability (access log, redaction, metrics, tracing)", (f) => f.url.includes("src/observability/") || f.url.includes("src/http/telemetry/")],
+  ["http middleware (auth, header policy, compression, in-flight)", (f) => /src\/http\/(auth|middleware)\/|src\/http\/(header-policy|compression|in-flight|metered-body|edge-[a-z-]+)\.ts/.test(f.url)],
+  ["resilience policies (src/resilience)", (f) => f.url.includes("src/resilience/")],
   ["hono", (f) => f.url.includes("node_modules/hono/")],
   ["HTTP server (runtime JS: node:http, @hono/node-server, Deno serve)", (f) => /@hono\/node-server|node:_http|internal\/http[^2]|_http_|ext:deno_http|ext:deno_fetch/.test(f.url)],
   ["runtime serve adapter (src/runtime)", (f) => f.url.includes("src/runtime/")],
@@ -158,8 +161,10 @@ async function main(): Promise<void> {
   const conns = arg(args, "-c", "64");
   const interval = arg(args, "--interval", "250");
   const dir = arg(args, "--keep", "") || mkdtempSync(join(tmpdir(), "sluice-profile-"));
-  const backendPort = 50161;
-  const gwPort = 8191;
+  // Ports apart from bench/run.ts's (50150-50161), so both can run at once.
+  const basePort = Number(arg(args, "--base-port", "50180"));
+  const backendPort = basePort; // its TTHeader server, where there is one, takes basePort + 1
+  const gwPort = basePort + 11;
   const base = parseYaml(readFileSync("bench/sluice.yaml", "utf8")) as { upstreams: Record<string, unknown>[] } & Record<string, unknown>;
   const cfg = { ...base, listen: { host: "127.0.0.1", port: gwPort }, upstreams: base.upstreams.map((u) => ({ ...u, endpoints: [`127.0.0.1:${backendPort}`] })) };
   const cfgPath = join(dir, "config.yaml");

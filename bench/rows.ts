@@ -100,6 +100,7 @@ export const servers: Record<string, ServerSpec> = {
   "sluice-bun-ttheader-mux": sluice("bun", ttheader("mux")),
   "sluice-bun-ttheader-pool": sluice("bun", ttheader("pool")),
 };
+servers["sluice-bun-no-access-log"] = sluice("bun", (c) => ({ ...c, logging: { accessLog: false } }));
 for (const n of [1, 2, 4, 8]) servers[`sluice-bun-grpc-conns-${n}`] = sluice("bun", grpcConnections(n));
 
 const echo = (p: Ports) => `http://127.0.0.1:${p.gateway}/v1/echo`;
@@ -124,5 +125,6 @@ export const rows: Row[] = [
   // Not in the default set (--rows or --all): builds with TTHeader upstreams; connections per endpoint.
   sluiceRow("sluice-bun-ttheader-mux", "Sluice on Bun -> TTHeader mux (Kitex protobuf) -> demo backend", false),
   sluiceRow("sluice-bun-ttheader-pool", "Sluice on Bun -> TTHeader pingpong pool -> demo backend", false),
+  sluiceRow("sluice-bun-no-access-log", "sluice-bun with logging.accessLog: false (builds with edge logging)", false),
   ...[1, 2, 4, 8].map((n) => sluiceRow(`sluice-bun-grpc-conns-${n}`, `Sluice on Bun -> gRPC with ${n} h2 connection(s) per endpoint`, false)),
 ];
