@@ -55,7 +55,13 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const req = c.req.raw;
     const scope = scopeOf(req, edge);
     const requestId = scope.requestId;
-    const ids = { ...scope.ids, clientAddress: c.env?.remoteAddress };
+    const env = c.env;
+    const ids = {
+      ...scope.ids,
+      get clientAddress() {
+        return env?.remoteAddress;
+      },
+    };
     const respHeaders = { "x-request-id": requestId };
     const url = new URL(req.url);
     let method: MethodInfo | undefined;

@@ -66,8 +66,13 @@ export async function handleRpc(
 ): Promise<Response> {
   const { method, policy } = target;
   const errOpts = { ...deps.errorOptions, requestId: ids.requestId, traceId: ids.traceId };
+  // Only rate-limited routes need a client key (reading the peer address costs a syscall on Bun).
   const keySource = target.rateLimitKey ?? "ip";
-  const clientKey = keySource.startsWith("header:") ? (req.headers.get(keySource.slice(7)) ?? "") : (ids.clientAddress ?? "");
+  const clientKey = !policy.calls?.parts.rateLimit
+    ? undefined
+    : keySource.startsWith("header:")
+      ? (req.headers.get(keySource.slice(7)) ?? "")
+      : (ids.clientAddress ?? "");
   // A bad NDJSON line fails the upstream call (we cancel it); the client is told about the line.
   const input: { error?: unknown } = {};
   try {

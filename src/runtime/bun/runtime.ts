@@ -7,7 +7,13 @@ async function serve(o: ServeOptions): Promise<ServerHandle> {
     hostname: o.hostname,
     maxRequestBodySize: o.maxRequestBodySize ?? 64 * 1024 * 1024,
     idleTimeout: o.idleTimeoutSec ?? 30,
-    fetch: (req, srv) => o.fetch(req, { remoteAddress: srv.requestIP(req)?.address ?? "" }),
+    // Lazy: requestIP is a getpeername syscall, needed only by per-client rate limits.
+    fetch: (req, srv) =>
+      o.fetch(req, {
+        get remoteAddress() {
+          return srv.requestIP(req)?.address ?? "";
+        },
+      }),
     error: (err) =>
       new Response(JSON.stringify({ code: "INTERNAL", message: String(err.message) }), {
         status: 500,
