@@ -16,7 +16,7 @@ export interface RpcTarget {
   readonly method: MethodInfo;
   readonly group: UpstreamGroup;
   readonly policy: RoutePolicy;
-  /** Rate-limit key source: "ip" (default) or "header:<name>". */
+  /** Rate-limit key source: "ip" (default), "header:<name>", or "metadata:<name>" (e.g. a forwarded JWT claim). */
   readonly rateLimitKey?: string;
 }
 
@@ -72,7 +72,10 @@ export async function handleRpc(
     ? undefined
     : keySource.startsWith("header:")
       ? (req.headers.get(keySource.slice(7)) ?? "")
-      : (ids.clientAddress ?? "");
+      : keySource.startsWith("metadata:")
+        ? // Upstream metadata holds forwarded headers and verified JWT claims (auth.forwardClaims).
+          (metadata[keySource.slice(9)] ?? "")
+        : (ids.clientAddress ?? "");
   // A bad NDJSON line fails the upstream call (we cancel it); the client is told about the line.
   const input: { error?: unknown } = {};
   try {

@@ -100,4 +100,14 @@ describe("route limits", () => {
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
     expect(handled).toBe(4); // refused calls never reached the backend
   }, 10_000);
+
+  test("rate limit keyed on upstream metadata (where forwarded JWT claims land): per key, not per IP", async () => {
+    const gw = await gateway({ method: "demo.v1.EchoService/Echo", rateLimit: { ratePerSec: 1, burst: 2, key: "metadata:x-request-id" } });
+    const url = `${gw.url}/demo.v1.EchoService/Echo`;
+    const a = [];
+    for (let i = 0; i < 3; i++) a.push(await call(url, { text: `a${i}` }, { "x-request-id": "tenant-a" }));
+    const b = await call(url, { text: "b" }, { "x-request-id": "tenant-b" });
+    expect(a.map((r) => r.status)).toEqual([200, 200, 429]);
+    expect(b.status).toBe(200);
+  }, 10_000);
 });
