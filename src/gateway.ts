@@ -27,7 +27,6 @@ import {
   selectResponseBody,
   type MethodInfo,
 } from "./transcode/index.ts";
-import type { EndpointAddress } from "./upstream/index.ts";
 
 export interface GatewayOptions {
   readonly config: Config;
@@ -82,12 +81,6 @@ export interface Gateway {
    * then they are cut), close upstream connections, flush spans.
    */
   stop(options?: { timeoutMs?: number }): Promise<void>;
-}
-
-export function parseEndpoint(s: string): EndpointAddress {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(s);
-  if (!m) throw new Error(`bad endpoint "${s}"`);
-  return { host: m[1]!, port: Number(m[2]) };
 }
 
 function resolvePath(base: string | undefined, p: string): string {

@@ -1,4 +1,4 @@
-// Small zod building blocks shared by the edge config sections.
+// Small zod building blocks shared by the config sections.
 import { z } from "zod";
 import { parseDuration } from "../core/index.ts";
 
@@ -11,6 +11,19 @@ export const duration = z.union([z.number().nonnegative(), z.string()]).transfor
     return z.NEVER;
   }
   return ms;
+});
+
+/** "4MiB", "512KiB", or a number of bytes. */
+export const size = z.union([z.number().int().nonnegative(), z.string()]).transform((v, ctx) => {
+  if (typeof v === "number") return v;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kib|kb|mib|mb|gib|gb)?\s*$/i.exec(v);
+  if (!m) {
+    ctx.addIssue({ code: "custom", message: `expected a size like "4MiB", "512KiB" or a number of bytes, got "${v}"` });
+    return z.NEVER;
+  }
+  const unit = (m[2] ?? "b").toLowerCase();
+  const mult = unit.startsWith("k") ? 1024 : unit.startsWith("m") ? 1024 ** 2 : unit.startsWith("g") ? 1024 ** 3 : 1;
+  return Math.round(Number(m[1]) * mult);
 });
 
 /** Header names are compared lower-case (RFC 9110 §5.1: field names are case-insensitive). */

@@ -1,31 +1,8 @@
 // The config file's shape, validated with zod. Errors name the path and what was expected.
 import { z } from "zod";
-import { parseDuration } from "../core/index.ts";
 import { DEFAULTS } from "./defaults.ts";
+import { duration, size } from "./primitives.ts";
 import { checkEdgeConfig, edgeSections, routeAuthSchema } from "./edge-schema.ts";
-
-/** "1.5s", "300ms", or a number of milliseconds. */
-const duration = z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
-  if (typeof v === "number") return v;
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: "custom", message: `expected a duration like "1.5s", "300ms" or a number of ms, got "${v}"` });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-const size = z.union([z.number().int().nonnegative(), z.string()]).transform((v, ctx) => {
-  if (typeof v === "number") return v;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kib|kb|mib|mb|gib|gb)?\s*$/i.exec(v);
-  if (!m) {
-    ctx.addIssue({ code: "custom", message: `expected a size like "4MiB", "512KiB" or a number of bytes, got "${v}"` });
-    return z.NEVER;
-  }
-  const unit = (m[2] ?? "b").toLowerCase();
-  const mult = unit.startsWith("k") ? 1024 : unit.startsWith("m") ? 1024 ** 2 : unit.startsWith("g") ? 1024 ** 3 : 1;
-  return Math.round(Number(m[1]) * mult);
-});
 
 const endpoint = z.union([
   z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected "host:port"'),

@@ -1,5 +1,6 @@
 // The one GatewayError -> HTTP conversion. Body: {"code": "<gRPC code name>", "message", "details", "reason", ...}.
 import { codeName, GatewayError, httpStatusForError, toGatewayError } from "../core/index.ts";
+import { retryAfterMsOf } from "../resilience/index.ts";
 
 export interface ErrorBodyOptions {
   readonly requestId?: string;
@@ -41,7 +42,9 @@ export function errorBody(e: unknown, o: ErrorBodyOptions = {}): { status: numbe
 export function errorResponse(e: unknown, o: ErrorBodyOptions = {}, headers: Record<string, string> = {}): Response {
   const { status, body, error } = errorBody(e, o);
   const h: Record<string, string> = { "content-type": "application/json", ...headers };
-  if (error.reason === "rate_limited" && error.pushbackMs !== undefined) h["retry-after"] = String(Math.max(1, Math.ceil(error.pushbackMs / 1000)));
+  // Refusals that say when to come back (rate limit, open breaker, overload, upstream pushback).
+  const retryMs = status === 429 || status === 503 ? retryAfterMsOf(error) : undefined;
+  if (retryMs !== undefined) h["retry-after"] = String(Math.max(1, Math.ceil(retryMs / 1000)));
   return new Response(JSON.stringify(body), { status, headers: h });
 }
 

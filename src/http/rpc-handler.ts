@@ -9,7 +9,7 @@ import type { Invoker, RoutePolicy, UpstreamGroup } from "../rpc/index.ts";
 import { createStreamFramer, streamFormatFor, type JsonCodec, type MethodInfo } from "../transcode/index.ts";
 import { ndjsonLines, parseJsonBody, readBodyLimited } from "./body.ts";
 import { compressedBody, compressedStream, defaultCompression, type CompressionOptions } from "./compression.ts";
-import { errorBody, type ErrorBodyOptions } from "./error-response.ts";
+import { errorBody, errorResponse, type ErrorBodyOptions } from "./error-response.ts";
 import { requestedTimeoutMs } from "./timeout-header.ts";
 
 export interface RpcTarget {
@@ -34,15 +34,6 @@ export interface RpcHandlerDeps {
 export type Binder = (body: unknown) => JsonValue;
 
 const JSON_HEADERS = { "content-type": "application/json" };
-
-export function forwardedMetadata(req: Request, names: readonly string[], extra?: Record<string, string>): Record<string, string> {
-  const md: Record<string, string> = { ...extra };
-  for (const n of names) {
-    const v = req.headers.get(n);
-    if (v !== null) md[n] = v;
-  }
-  return md;
-}
 
 function checkContentType(req: Request, allowNdjson: boolean): void {
   const ct = req.headers.get("content-type");
@@ -106,21 +97,8 @@ export async function handleRpc(
     }
     return await streamResponse(req, reply.messages, method, deps, errOpts, input);
   } catch (e) {
-    const { status, body, error } = errorBody(input.error ?? e, errOpts);
-    const headers: Record<string, string> = { ...JSON_HEADERS };
-    const retryAfter = retryAfterSeconds(error);
-    if (retryAfter !== undefined && (status === 429 || status === 503)) headers["retry-after"] = String(retryAfter);
-    return new Response(JSON.stringify(body), { status, headers });
+    return errorResponse(input.error ?? e, errOpts);
   }
-}
-
-/** Retry-After from google.rpc.RetryInfo details ("0.25s"), rounded up to whole seconds. */
-function retryAfterSeconds(e: GatewayError): number | undefined {
-  for (const d of e.details) {
-    const delay = (d as { "@type"?: string; retryDelay?: string })["@type"]?.endsWith("google.rpc.RetryInfo") ? (d as { retryDelay?: string }).retryDelay : undefined;
-    if (delay && /^\d+(\.\d+)?s$/.test(delay)) return Math.max(1, Math.ceil(Number(delay.slice(0, -1))));
-  }
-  return undefined;
 }
 
 function jsonReply(req: Request, deps: RpcHandlerDeps, method: MethodInfo, message: Uint8Array, select?: (json: JsonValue) => JsonValue): Response {
