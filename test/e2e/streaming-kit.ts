@@ -28,7 +28,15 @@ export interface CountingBackend {
   readonly port: number;
   readonly grpc: GrpcServer;
   /** EchoStream messages handed to the server so far, and calls whose signal aborted. */
-  readonly stats: { produced: number; streamAborted: number; collectSeen: { text: string; at: number }[]; collectDone: number[] };
+  readonly stats: {
+    produced: number;
+    streamAborted: number;
+    /** Per request text, so a test can watch its own stream while earlier tests' streams wind down. */
+    producedBy: Map<string, number>;
+    abortedTexts: string[];
+    collectSeen: { text: string; at: number }[];
+    collectDone: number[];
+  };
   stop(): void;
 }
 
@@ -39,18 +47,23 @@ export interface CountingBackend {
 export async function startCountingBackend(): Promise<CountingBackend> {
   const rt = await detectRuntime();
   const registry = registryFromDescriptorSets([await rt.readFile(DESCRIPTORS)]);
-  const stats: CountingBackend["stats"] = { produced: 0, streamAborted: 0, collectSeen: [], collectDone: [] };
+  const stats: CountingBackend["stats"] = { produced: 0, streamAborted: 0, producedBy: new Map(), abortedTexts: [], collectSeen: [], collectDone: [] };
   const blobs = new Map<number, Uint8Array>();
   const handlers = {
     ...echoHandlers({ echoCompleted: 0, echoCancelled: 0 }),
     "demo.v1.EchoService/EchoStream": async function* (req: { text: string; n: bigint; size: number; delayMs: number }, ctx: HandlerContext) {
       let blob = blobs.get(req.size);
       if (!blob) blobs.set(req.size, (blob = patternBlob(req.size)));
-      ctx.signal.addEventListener("abort", () => stats.streamAborted++, { once: true });
+      const onAbort = () => {
+        stats.streamAborted++;
+        stats.abortedTexts.push(req.text);
+      };
+      ctx.signal.addEventListener("abort", onAbort, { once: true });
       for (let i = 0; i < Number(req.n); i++) {
         if (req.delayMs > 0) await new Promise((r) => setTimeout(r, req.delayMs));
         if (ctx.signal.aborted) return;
         stats.produced++;
+        stats.producedBy.set(req.text, (stats.producedBy.get(req.text) ?? 0) + 1);
         yield { text: req.text, n: BigInt(i), blob };
       }
     },
