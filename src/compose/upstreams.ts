@@ -32,7 +32,6 @@ function grpcFactory(u: UpstreamConfig, rt: Runtime): (a: EndpointAddress, id: n
       tls: u.tls ? { servername: u.tls.servername, ca: u.tls.ca, rejectUnauthorized: !u.tls.insecureSkipVerify } : undefined,
       connectTimeoutMs: u.connectTimeout,
       maxMessageBytes: u.maxMessageBytes,
-      maxAgeMs: u.maxAge,
       keepalive: { intervalMs: u.keepalive.interval, timeoutMs: u.keepalive.timeout, onlyWithCalls: u.keepalive.onlyWithCalls },
     });
 }
@@ -79,6 +78,8 @@ export function buildUpstream(u: UpstreamConfig, f: UpstreamFactories): BuiltUps
     maxIdle: u.pool.maxIdle,
     queueSize: u.pool.queueSize,
     queueTimeoutMs: u.pool.queueTimeout,
+    // Every protocol: the pool retires connections past this age (open-before-retire when multiplexed).
+    maxAgeMs: u.maxAge,
   };
   const o = u.outlier;
   const outlier =

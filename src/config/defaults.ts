@@ -19,6 +19,9 @@ export const DEFAULTS = {
       queueTimeoutMs: 1_000,
     },
     muxConnections: 2,
+    // Off for gRPC and TTHeader alike: Kitex clients have no max age and neither has grpc-go/grpc-js on the
+    // client side (MAX_CONNECTION_AGE is a server setting), and endpoints that discovery reports get their own
+    // pools at once. Set it when several instances hide behind one address (L4 balancer, virtual IP).
     maxAgeMs: 0,
     keepalive: { intervalMs: 0, timeoutMs: 10_000, onlyWithCalls: true },
   },

@@ -73,6 +73,7 @@ const upstreamSchema = z
     maxMessageBytes: size.default(DEFAULTS.limits.maxMessageBytes),
     /** TTHeader mux: connections per endpoint. */
     muxConnections: z.number().int().positive().default(d.muxConnections),
+    /** Retire connections after this age, jittered +/-10 % (0 = never); every protocol. See DEFAULTS.upstream.maxAgeMs. */
     maxAge: duration.default(d.maxAgeMs),
     keepalive: z
       .object({ interval: duration.default(d.keepalive.intervalMs), timeout: duration.default(d.keepalive.timeoutMs), onlyWithCalls: z.boolean().default(d.keepalive.onlyWithCalls) })

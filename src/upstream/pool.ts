@@ -1,45 +1,13 @@
 // Connections to one resolved endpoint (ip:port): min/max connections, per-connection concurrency,
-// LIFO reuse of idle connections, idle timeout, warm-up, a bounded wait queue, and replacement of
-// connections that drain (GOAWAY, crrst, max age). Design after undici's Pool and Kitex's long pool.
-import { backoffDelay, Event, GatewayError, GrpcCode, Reason, type BackoffOptions } from "../core/index.ts";
+// LIFO reuse of idle connections, idle timeout, warm-up, a bounded wait queue, replacement of
+// connections that drain (GOAWAY, crrst), and max-age rotation (pool-age.ts, open-before-retire).
+// Design after undici's Pool and Kitex's long pool.
+import { backoffDelay, Event, GatewayError, GrpcCode, Reason } from "../core/index.ts";
+import { AgeRotation } from "./pool-age.ts";
+import { RECONNECT_BACKOFF, type PoolOptions, type PoolStats } from "./pool-options.ts";
 import type { Connection, ConnectionState } from "./types.ts";
 
-export interface PoolOptions {
-  /** The resolved address this pool serves, "ip:port". */
-  readonly key: string;
-  readonly upstream: string;
-  readonly create: (id: number) => Connection;
-  /** Kept open (and opened at warm-up). */
-  readonly minConnections: number;
-  readonly maxConnections: number;
-  /** Cap on calls per connection, below the connection's own capacity (MAX_CONCURRENT_STREAMS). */
-  readonly maxConcurrentPerConnection: number;
-  /** Idle connections above minConnections close after this long unused (0 = never). */
-  readonly idleTimeoutMs: number;
-  /** Idle (no call in flight) connections kept; more are closed on release (Kitex maxIdlePerAddress). */
-  readonly maxIdle: number;
-  readonly queueSize: number;
-  readonly queueTimeoutMs: number;
-  /** Delay before re-opening minConnections after connect failures (default RECONNECT_BACKOFF). */
-  readonly reconnectBackoff?: BackoffOptions;
-}
-
-/**
- * Re-opening kept connections after connect failures backs off (grpc/doc/connection-backoff.md:
- * multiplier 1.6, jitter 0.2; a shorter start and cap here because calls fail over to other endpoints).
- * Without it a dead endpoint with minConnections > 0 was re-dialled in a tight loop (thousands per second).
- */
-export const RECONNECT_BACKOFF: BackoffOptions = { initialMs: 100, maxMs: 10_000, multiplier: 1.6, jitter: 0.2 };
-
-export interface PoolStats {
-  readonly key: string;
-  readonly connections: { readonly ready: number; readonly connecting: number; readonly draining: number; readonly idle: number };
-  readonly inFlight: number;
-  readonly queued: number;
-  readonly opened: number;
-  readonly connectFailures: number;
-  readonly details: ReturnType<Connection["stats"]>[];
-}
+export { RECONNECT_BACKOFF, type PoolOptions, type PoolStats } from "./pool-options.ts";
 
 interface Waiter {
   resolve: (c: Connection) => void;
@@ -67,10 +35,23 @@ export class EndpointPool {
   /** Callers waiting for a connecting connection, per connection (at most its capacity). */
   #promised = new Map<Connection, number>();
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #age: AgeRotation;
 
   constructor(o: PoolOptions) {
     this.#o = o;
     this.key = o.key;
+    this.#age = new AgeRotation(
+      { maxAgeMs: o.maxAgeMs ?? 0, jitter: o.maxAgeJitter },
+      {
+        open: () => this.#open(),
+        load: (c) => this.#load(c),
+        capacity: (c) => this.#cap(c),
+        connections: () => this.#conns,
+        minConnections: o.minConnections,
+        retryDelayMs: () => this.#backoffMs(),
+        closed: () => this.#closed,
+      },
+    );
     if (o.idleTimeoutMs > 0) {
       this.#sweeper = setInterval(() => this.#sweepIdle(), Math.max(50, Math.min(o.idleTimeoutMs / 2, 5000)));
       (this.#sweeper as { unref?: () => void }).unref?.();
@@ -158,12 +139,13 @@ export class EndpointPool {
     const n = (this.#leased.get(conn) ?? 1) - 1;
     if (n > 0) this.#leased.set(conn, n);
     else this.#leased.delete(conn);
-    if (conn.state === "ready" && this.#waiters.length > 0 && this.#load(conn) < this.#cap(conn)) {
+    if (this.#usable(conn) && this.#waiters.length > 0 && this.#load(conn) < this.#cap(conn)) {
       const w = this.#waiters.shift()!;
       clearTimeout(w.timer);
       w.resolve(this.#lease(conn));
       return;
     }
+    this.#age.released(conn);
     if (this.#load(conn) === 0 && conn.state === "ready" && this.#idleCount() > this.#o.maxIdle && this.#live() > this.#o.minConnections) {
       conn.drain();
     }
@@ -184,6 +166,7 @@ export class EndpointPool {
     this.#closed = true;
     if (this.#sweeper) clearInterval(this.#sweeper);
     clearTimeout(this.#reconnectTimer);
+    this.#age.stop();
     for (const w of this.#waiters.splice(0)) {
       clearTimeout(w.timer);
       w.reject(this.#closedError());
@@ -209,6 +192,7 @@ export class EndpointPool {
       queued: this.#waiters.length,
       opened: this.#opened,
       connectFailures: this.#connectFailures,
+      age: this.#age.stats(),
       details: this.#conns.map((c) => c.stats()),
     };
   }
@@ -223,13 +207,18 @@ export class EndpointPool {
     let bestLoad = Infinity;
     for (const c of this.#conns) {
       const load = this.#load(c);
-      if (c.state !== "ready" || load >= this.#cap(c)) continue;
+      if (!this.#usable(c) || load >= this.#cap(c)) continue;
       if (!best || load < bestLoad || (load === bestLoad && c.lastUsedAt > best.lastUsedAt)) {
         best = c;
         bestLoad = load;
       }
     }
     return best;
+  }
+
+  /** Ready and allowed to take another call (a one-call connection past its max age is not reused). */
+  #usable(c: Connection): boolean {
+    return c.state === "ready" && this.#age.reusable(c);
   }
 
   #live(): number {
@@ -263,6 +252,7 @@ export class EndpointPool {
       () => {
         connected = true;
         this.#failStreak = 0;
+        this.#age.track(conn);
       },
       (e: unknown) => {
         this.#failStreak++;
@@ -287,11 +277,15 @@ export class EndpointPool {
       this.#reconnectTimer = setTimeout(() => {
         this.#reconnectTimer = undefined;
         if (!this.#closed) this.#openWanted();
-      }, backoffDelay(this.#failStreak - 1, this.#o.reconnectBackoff ?? RECONNECT_BACKOFF));
+      }, this.#backoffMs());
       (this.#reconnectTimer as { unref?: () => void }).unref?.();
       return;
     }
     this.#openWanted();
+  }
+
+  #backoffMs(): number {
+    return backoffDelay(Math.max(0, this.#failStreak - 1), this.#o.reconnectBackoff ?? RECONNECT_BACKOFF);
   }
 
   #openWanted(): void {

@@ -1,5 +1,6 @@
 // A gRPC connection: one HTTP/2 session to one endpoint, with GOAWAY draining and PING keepalive.
-import { Event, jittered } from "../../core/index.ts";
+// Max connection age is the pool's job (EndpointPool, pool-age.ts), shared with TTHeader.
+import { Event } from "../../core/index.ts";
 import type { H2ConnectOptions, H2Session } from "../../runtime/index.ts";
 import type { CallOptions, Connection, ConnectionState, ConnectionStats, EndpointAddress, StreamReply, UnaryReply } from "../types.ts";
 import { connectError, notSentError } from "./call-errors.ts";
@@ -27,8 +28,6 @@ export interface GrpcConnectionOptions {
   readonly keepalive?: GrpcKeepaliveOptions;
   /** TCP keepalive delay on the socket (default 30 s: below common 60 s NAT timeouts); 0 = off. */
   readonly tcpKeepAliveMs?: number;
-  /** Close after this age (ms, jittered +/-10%); 0 = never. Spreads load after scale-out. */
-  readonly maxAgeMs?: number;
 }
 
 export function createGrpcConnection(o: GrpcConnectionOptions): Connection {
@@ -49,7 +48,7 @@ class GrpcConnection implements Connection {
   #ctx: CallContext;
   #goawayLast: number | undefined;
   #changes = new Event<ConnectionState>();
-  #timers: ReturnType<typeof setTimeout>[] = [];
+  #keepaliveTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(o: GrpcConnectionOptions) {
     const settings = deferred();
@@ -102,7 +101,7 @@ class GrpcConnection implements Connection {
       () => {
         clearTimeout(timer);
         if (this.#state === "connecting") this.#setState("ready");
-        this.#startTimers(o);
+        this.#startKeepalive(o.keepalive);
       },
       (e) => {
         clearTimeout(timer);
@@ -187,31 +186,24 @@ class GrpcConnection implements Connection {
     if (this.#state === s || this.#state === "closed") return;
     if (s === "draining" && this.#state !== "ready" && this.#state !== "connecting") return;
     this.#state = s;
-    if (s === "closed") for (const t of this.#timers) clearTimeout(t);
+    if (s === "closed") clearTimeout(this.#keepaliveTimer);
     this.#changes.emit(s);
   }
 
-  #startTimers(o: GrpcConnectionOptions): void {
-    if (o.maxAgeMs) {
-      const t = setTimeout(() => this.drain(), jittered(o.maxAgeMs, 0.1));
-      (t as { unref?: () => void }).unref?.();
-      this.#timers.push(t);
-    }
-    const ka = o.keepalive;
-    if (ka && ka.intervalMs > 0) {
-      const tick = () => {
-        if (this.#state !== "ready") return;
-        if (!ka.onlyWithCalls || this.#active > 0) {
-          this.#session.ping(ka.timeoutMs).catch((e) => this.destroy(e instanceof Error ? e : new Error(String(e))));
-        }
-        const t = setTimeout(tick, ka.intervalMs);
-        (t as { unref?: () => void }).unref?.();
-        this.#timers[1] = t;
-      };
-      const t = setTimeout(tick, ka.intervalMs);
-      (t as { unref?: () => void }).unref?.();
-      this.#timers[1] = t;
-    }
+  #startKeepalive(ka: GrpcKeepaliveOptions | undefined): void {
+    if (!ka || ka.intervalMs <= 0) return;
+    const schedule = () => {
+      this.#keepaliveTimer = setTimeout(tick, ka.intervalMs);
+      (this.#keepaliveTimer as { unref?: () => void }).unref?.();
+    };
+    const tick = () => {
+      if (this.#state !== "ready") return;
+      if (!ka.onlyWithCalls || this.#active > 0) {
+        this.#session.ping(ka.timeoutMs).catch((e) => this.destroy(e instanceof Error ? e : new Error(String(e))));
+      }
+      schedule();
+    };
+    schedule();
   }
 }
 
