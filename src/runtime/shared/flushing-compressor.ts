@@ -50,6 +50,8 @@ export function createFlushingCompressor(encoding: StreamContentEncoding): Trans
   /** Resolves the write in progress; `waiting` once its chunk is out and only the reader is awaited. */
   let writing: (() => void) | undefined;
   let waiting: (() => void) | undefined;
+  /** Resolves a close() waiting for the compressor's end. */
+  let closing: (() => void) | undefined;
   let done = false;
   const stop = (reason: unknown, errorReadable: boolean) => {
     if (done) return;
@@ -58,9 +60,13 @@ export function createFlushingCompressor(encoding: StreamContentEncoding): Trans
     if (errorReadable) out.error(reason);
     input.error(reason);
     writing?.();
+    closing?.();
   };
+  // Copied: a plain Uint8Array (not a Buffer) leaves the runtime folder, and it can't share memory
+  // with an output buffer zlib might reuse while the chunk still waits in the queue. Compressed
+  // chunks are small next to the compression work.
   z.on("data", (d) => {
-    if (!done) out.enqueue(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+    if (!done) out.enqueue(new Uint8Array(d));
   });
   z.on("error", (e) => stop(e, true));
 
@@ -102,6 +108,7 @@ export function createFlushingCompressor(encoding: StreamContentEncoding): Trans
       close() {
         return new Promise<void>((resolve) => {
           if (done) return resolve();
+          closing = resolve;
           z.once("end", () => {
             if (!done) {
               done = true;
