@@ -173,7 +173,7 @@ async function buildGeneration(o: GatewayOptions, config: Config, shared: Shared
   const resolveTarget = createTargetResolver(config, upstreams, { retry: (e) => metrics.retry(e), hedge: (e) => metrics.hedge(e) });
   const target = (m: MethodInfo) => {
     const t = resolveTarget(m);
-    return t && { group: t.upstream.group, policy: t.policy, rateLimitKey: t.rateLimitKey };
+    return t && { group: t.upstream.group, policy: t.policy, rateLimitKey: t.rateLimitKey, bodyReadTimeoutMs: t.bodyReadTimeoutMs };
   };
 
   const lookupRoute = createRouteLookup(registry, methods);
@@ -197,7 +197,11 @@ async function buildGeneration(o: GatewayOptions, config: Config, shared: Shared
     target,
     forwardHeaders: config.headers.forward,
     errorOptions: { decodeDetails: (bin) => decodeStatusDetails(registry, bin), bizErrorStatus: config.businessErrorStatus },
-    compression: { enabled: config.compression.enabled, thresholdBytes: config.compression.threshold },
+    compression: {
+      enabled: config.compression.enabled,
+      thresholdBytes: config.compression.threshold,
+      ...(config.compression.streams ? { stream: runtime.streamCompressors } : {}),
+    },
     ready: shared.ready,
     admin: {
       upstreams: () => ({

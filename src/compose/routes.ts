@@ -20,8 +20,10 @@ export function matchesMethod(pattern: string, m: MethodInfo): boolean {
 export interface MethodTarget {
   readonly upstream: BuiltUpstream;
   readonly policy: RoutePolicy;
-  /** Where the rate-limit key comes from: "ip" or "header:<name>". */
+  /** Where the rate-limit key comes from: "ip", "header:<name>", "metadata:<name>" or "claim:<name>". */
   readonly rateLimitKey: string | undefined;
+  /** Request body read bound (route's bodyReadTimeout, else limits.bodyReadTimeout). */
+  readonly bodyReadTimeoutMs: number;
 }
 
 /** Resilience events for metrics. */
@@ -67,6 +69,7 @@ export function createTargetResolver(config: Config, upstreams: ReadonlyMap<stri
     t = {
       upstream,
       rateLimitKey: route?.rateLimit?.key,
+      bodyReadTimeoutMs: route?.bodyReadTimeout ?? config.limits.bodyReadTimeout,
       policy: {
         timeoutMs: route?.timeout ?? config.defaults.timeout,
         maxTimeoutMs: route?.maxTimeout ?? config.defaults.maxTimeout,

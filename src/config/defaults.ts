@@ -2,7 +2,9 @@
 export const DEFAULTS = {
   listen: { host: "0.0.0.0", port: 8080 },
   json: { ignoreUnknownFields: false, emitDefaults: false, useProtoNames: false },
-  limits: { maxBodyBytes: 4 * 1024 * 1024, maxMessageBytes: 64 * 1024 * 1024 },
+  // bodyReadTimeoutMs: a request body (or one NDJSON line of a client stream) must arrive within this.
+  limits: { maxBodyBytes: 4 * 1024 * 1024, maxMessageBytes: 64 * 1024 * 1024, bodyReadTimeoutMs: 30_000 },
+  compression: { enabled: true, thresholdBytes: 1024, streams: true },
   route: { timeoutMs: 30_000, maxTimeoutMs: 300_000, onClientDisconnect: "continue" as const },
   upstream: {
     connectTimeoutMs: 3_000,

@@ -95,6 +95,8 @@ const routeSchema = z
     onClientDisconnect: z.enum(["continue", "cancel"]).optional(),
     idempotent: z.boolean().optional(),
     maxBodyBytes: size.optional(),
+    /** Overrides limits.bodyReadTimeout for this route (e.g. long-lived NDJSON client streams). */
+    bodyReadTimeout: duration.optional(),
     /** Retries (idempotent routes only, except never-sent calls, which are always retried). */
     retry: z
       .object({
@@ -113,8 +115,21 @@ const routeSchema = z
     maxConcurrent: z.number().int().positive().optional(),
     queueSize: z.number().int().nonnegative().optional(),
     queueTimeout: duration.optional(),
-    /** Token bucket per client key (client IP by default, or a request header). */
-    rateLimit: z.object({ ratePerSec: z.number().positive(), burst: z.number().int().positive().optional(), key: z.string().default("ip") }).strict().optional(),
+    /**
+     * Token bucket per client key: "ip" (default), "header:<name>", "metadata:<name>" (upstream
+     * metadata, e.g. a forwarded claim), or "claim:<name>" (a claim of the verified JWT; needs auth).
+     */
+    rateLimit: z
+      .object({
+        ratePerSec: z.number().positive(),
+        burst: z.number().int().positive().optional(),
+        key: z
+          .string()
+          .regex(/^(ip|(header|metadata):[A-Za-z0-9!#$%&'*+.^_`|~-]+|claim:[^\s]+)$/, 'expected "ip", "header:<name>", "metadata:<name>" or "claim:<name>"')
+          .default("ip"),
+      })
+      .strict()
+      .optional(),
     auth: routeAuthSchema.optional(),
   })
   .strict();
@@ -132,18 +147,30 @@ export const configSchema = z
       .strict()
       .default(DEFAULTS.json),
     limits: z
-      .object({ maxBodyBytes: size.default(DEFAULTS.limits.maxBodyBytes) })
+      .object({
+        maxBodyBytes: size.default(DEFAULTS.limits.maxBodyBytes),
+        /**
+         * A request body must arrive within this (or the route's deadline, if sooner); a client
+         * stream's NDJSON lines each within this. Otherwise 408 body_read_timeout.
+         */
+        bodyReadTimeout: duration.default(DEFAULTS.limits.bodyReadTimeoutMs),
+      })
       .strict()
-      .default({ maxBodyBytes: DEFAULTS.limits.maxBodyBytes }),
+      .default({ maxBodyBytes: DEFAULTS.limits.maxBodyBytes, bodyReadTimeout: DEFAULTS.limits.bodyReadTimeoutMs }),
     upstreams: z.array(upstreamSchema).min(1),
     /** Which services go to which upstream: "demo.v1.EchoService" or a package prefix "demo.v1.*", or "*". */
     services: z.array(z.object({ match: z.string().min(1), upstream: z.string().min(1) }).strict()).min(1),
     routes: z.array(routeSchema).default([]),
     /** Reply compression (gzip; br where the runtime has it) for clients that accept it. */
     compression: z
-      .object({ enabled: z.boolean().default(true), threshold: size.default(1024) })
+      .object({
+        enabled: z.boolean().default(DEFAULTS.compression.enabled),
+        threshold: size.default(DEFAULTS.compression.thresholdBytes),
+        /** Streamed replies (NDJSON, SSE, JSON array) too, flushed after every message. */
+        streams: z.boolean().default(DEFAULTS.compression.streams),
+      })
       .strict()
-      .default({ enabled: true, threshold: 1024 }),
+      .default({ enabled: DEFAULTS.compression.enabled, threshold: DEFAULTS.compression.thresholdBytes, streams: DEFAULTS.compression.streams }),
     /** HTTP status for backend business errors (Kitex biz-status); they carry a `business` object. */
     businessErrorStatus: z.number().int().min(200).max(599).default(422),
     defaults: z
@@ -159,6 +186,11 @@ export const configSchema = z
   .strict()
   .superRefine((c, ctx) => {
     checkEdgeConfig(c, ctx);
+    c.routes.forEach((r, i) => {
+      if (r.rateLimit?.key.startsWith("claim:") && c.auth === undefined) {
+        ctx.addIssue({ code: "custom", path: ["routes", i, "rateLimit", "key"], message: `"${r.rateLimit.key}" needs a top-level auth section (claims come from the verified JWT)` });
+      }
+    });
     const names = new Set<string>();
     c.upstreams.forEach((u, i) => {
       if (names.has(u.name)) ctx.addIssue({ code: "custom", path: ["upstreams", i, "name"], message: `duplicate upstream name "${u.name}"` });

@@ -67,6 +67,8 @@ export const Reason = {
   methodNotFound: "method_not_found",
   methodNotAllowed: "method_not_allowed",
   bodyTooLarge: "body_too_large",
+  /** The request body (or an NDJSON line of a client stream) did not arrive in time (limits.bodyReadTimeout). */
+  bodyReadTimeout: "body_read_timeout",
   unsupportedMediaType: "unsupported_media_type",
   upstreamStatus: "upstream_status",
   upstreamProtocol: "upstream_protocol_error",
@@ -113,6 +115,7 @@ export function toGatewayError(e: unknown, fallbackCode: GrpcCode = GrpcCode.INT
 /** Reasons whose HTTP status is more precise than their gRPC code's (the rest use httpStatusForCode). */
 const HTTP_FOR_REASON: Readonly<Record<string, number>> = {
   [Reason.bodyTooLarge]: 413,
+  [Reason.bodyReadTimeout]: 408,
   [Reason.unsupportedMediaType]: 415,
   [Reason.methodNotAllowed]: 405,
   [Reason.routeNotFound]: 404,

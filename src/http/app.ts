@@ -61,6 +61,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
       get clientAddress() {
         return env?.remoteAddress;
       },
+      get claims() {
+        return scope.claims;
+      },
     };
     const respHeaders = { "x-request-id": requestId };
     const url = new URL(req.url);

@@ -1,5 +1,7 @@
 // Request bodies under a byte limit: refused by Content-Length before reading, and cut off while
 // reading when a chunked (or lying) body passes the limit. Never buffers more than the limit.
+// And in bounded time: a client that sends headers and then trickles (or stalls) the body is
+// answered 408 once the body read timeout passes, whatever the server's idle timeout.
 import { concatBytes, GatewayError, GrpcCode, Reason, textDecoder } from "../core/index.ts";
 
 export function tooLarge(limit: number): GatewayError {
@@ -10,30 +12,102 @@ export function tooLarge(limit: number): GatewayError {
   });
 }
 
-export async function readBodyLimited(req: Request, limit: number): Promise<Uint8Array> {
+export function bodyReadTimeout(ms: number, what = "request body"): GatewayError {
+  return new GatewayError({
+    code: GrpcCode.DEADLINE_EXCEEDED,
+    reason: Reason.bodyReadTimeout,
+    message: `${what} not received within ${ms} ms`,
+  });
+}
+
+/**
+ * How long a unary body may take: the body read timeout or the call's deadline (requested, capped,
+ * else the route's), whichever is sooner. An already expired request deadline is left to the invoker.
+ */
+export function bodyDeadlineMs(readTimeoutMs: number | undefined, routeTimeoutMs: number, maxTimeoutMs: number, requestedMs: number | undefined): number {
+  const call = requestedMs !== undefined && requestedMs > 0 ? Math.min(requestedMs, maxTimeoutMs) : Math.min(routeTimeoutMs, maxTimeoutMs);
+  return Math.min(readTimeoutMs ?? Infinity, call);
+}
+
+/** Runs onExpire once `ms` pass without touch() (while started). One timer, re-armed lazily. */
+function expiry(ms: number, onExpire: () => void): { start(): void; touch(): void; stop(): void } {
+  let last = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const check = () => {
+    const left = last + ms - Date.now();
+    if (left > 0) timer = setTimeout(check, left);
+    else {
+      timer = undefined;
+      onExpire();
+    }
+  };
+  return {
+    start() {
+      last = Date.now();
+      if (Number.isFinite(ms) && timer === undefined) timer = setTimeout(check, ms);
+    },
+    touch() {
+      last = Date.now();
+    },
+    stop() {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
+
+/** The whole body, at most `limit` bytes, within `timeoutMs` (default: no bound). */
+export async function readBodyLimited(req: Request, limit: number, timeoutMs = Infinity): Promise<Uint8Array> {
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   // With a Content-Length the server reads exactly that many bytes (RFC 9112 6.3), so the body is already
   // bounded: arrayBuffer() is far cheaper than a reader loop (bench/README.md). Checked before touching
   // req.body, which makes @hono/node-server build a web stream. Chunked bodies use the counting reader.
   if (declared !== null) {
-    const bytes = new Uint8Array(await req.arrayBuffer());
+    const read = req.arrayBuffer();
+    let buf: ArrayBuffer;
+    if (!Number.isFinite(timeoutMs)) buf = await read;
+    else {
+      // arrayBuffer() can't be cancelled: on timeout it is left to fail when the connection closes.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(bodyReadTimeout(timeoutMs)), timeoutMs);
+      });
+      read.catch(() => {});
+      try {
+        buf = await Promise.race([read, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    const bytes = new Uint8Array(buf);
     if (bytes.byteLength > limit) throw tooLarge(limit);
     return bytes;
   }
   if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
+  let timedOut = false;
+  const clock = expiry(timeoutMs, () => {
+    timedOut = true;
+    void reader.cancel().catch(() => {});
+  });
+  clock.start();
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(limit);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (timedOut) throw bodyReadTimeout(timeoutMs);
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(limit);
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } finally {
+    clock.stop();
   }
   return concatBytes(chunks, total);
 }
@@ -56,11 +130,18 @@ export function parseJsonBody(bytes: Uint8Array): unknown {
 /**
  * NDJSON request body -> one parsed value per non-empty line, as it arrives (http://ndjson.org).
  * Lines are split on bytes, so a line is refused as soon as it passes maxLineBytes (before its
- * newline arrives), and the body as a whole past maxTotalBytes.
+ * newline arrives), and the body as a whole past maxTotalBytes. Each line (an empty one too: a
+ * keep-alive) must arrive within lineTimeoutMs of the previous one, not counting the time the
+ * consumer takes with a value.
  */
-export async function* ndjsonLines(req: Request, maxLineBytes: number, maxTotalBytes: number): AsyncGenerator<unknown> {
+export async function* ndjsonLines(req: Request, maxLineBytes: number, maxTotalBytes: number, lineTimeoutMs = Infinity): AsyncGenerator<unknown> {
   if (!req.body) return;
   const reader = req.body.getReader();
+  let timedOut = false;
+  const clock = expiry(lineTimeoutMs, () => {
+    timedOut = true;
+    void reader.cancel().catch(() => {});
+  });
   const pending: Uint8Array[] = []; // the current line's bytes so far
   let pendingBytes = 0;
   let total = 0;
@@ -73,9 +154,12 @@ export async function* ndjsonLines(req: Request, maxLineBytes: number, maxTotalB
     const text = textDecoder.decode(bytes).trim();
     return text ? parseLine(text, line) : undefined;
   };
+  const lineTimeout = () => bodyReadTimeout(lineTimeoutMs, `NDJSON line ${line + 1} of the request body`);
+  clock.start();
   try {
     for (;;) {
       const { value, done } = await reader.read();
+      if (timedOut) throw lineTimeout();
       if (done) break;
       total += value.byteLength;
       if (total > maxTotalBytes) throw tooLarge(maxTotalBytes);
@@ -84,7 +168,12 @@ export async function* ndjsonLines(req: Request, maxLineBytes: number, maxTotalB
         if (pendingBytes + nl - start > maxLineBytes) throw tooLarge(maxLineBytes);
         const v = takeLine(value.subarray(start, nl));
         start = nl + 1;
-        if (v !== undefined) yield v;
+        clock.touch();
+        if (v !== undefined) {
+          clock.stop();
+          yield v;
+          clock.start();
+        }
       }
       if (start < value.byteLength) {
         pendingBytes += value.byteLength - start;
@@ -97,6 +186,7 @@ export async function* ndjsonLines(req: Request, maxLineBytes: number, maxTotalB
       if (v !== undefined) yield v;
     }
   } finally {
+    clock.stop();
     await reader.cancel().catch(() => {});
   }
 }

@@ -1,8 +1,9 @@
-// Accept-Encoding negotiation, and compressed streams that flush every message: a client decoding
-// as bytes arrive sees each message before the next one is written.
+// Accept-Encoding negotiation, and compressed streams that flush every message (with the runtime's
+// flushing compressors): a client decoding as bytes arrive sees each message before the next one is written.
 import { describe, expect, test } from "bun:test";
 import zlib from "node:zlib";
-import { compressedBody, compressedStream, defaultCompression, negotiateEncoding, type ContentEncoding, type StreamCompressors } from "./compression.ts";
+import { detectRuntime } from "../runtime/index.ts";
+import { compressedBody, compressedStream, defaultCompression, negotiateEncoding, type ContentEncoding } from "./compression.ts";
 
 describe("negotiateEncoding", () => {
   const both: ContentEncoding[] = ["br", "gzip"];
@@ -32,45 +33,6 @@ describe("negotiateEncoding", () => {
   });
 });
 
-/**
- * A flushing compressor on node:zlib (Z_SYNC_FLUSH / BROTLI_OPERATION_FLUSH after every chunk): the
- * shape the composition root can plug in as CompressionOptions.stream (node:zlib exists on Bun, Deno
- * and Node; it belongs in src/runtime/).
- */
-export function zlibStreamCompressors(): StreamCompressors {
-  return {
-    encodings: ["br", "gzip"],
-    create(encoding) {
-      const z = encoding === "br" ? zlib.createBrotliCompress() : zlib.createGzip();
-      const flushKind = encoding === "br" ? zlib.constants.BROTLI_OPERATION_FLUSH : zlib.constants.Z_SYNC_FLUSH;
-      let out: Uint8Array[] = [];
-      z.on("data", (d: Uint8Array) => out.push(new Uint8Array(d)));
-      const drainTo = (ctl: TransformStreamDefaultController<Uint8Array>) => {
-        for (const c of out) ctl.enqueue(c);
-        out = [];
-      };
-      return new TransformStream<Uint8Array, Uint8Array>({
-        transform: (chunk, ctl) =>
-          new Promise<void>((resolve) => {
-            z.write(chunk);
-            z.flush(flushKind, () => {
-              drainTo(ctl);
-              resolve();
-            });
-          }),
-        flush: (ctl) =>
-          new Promise<void>((resolve) => {
-            z.once("end", () => {
-              drainTo(ctl);
-              resolve();
-            });
-            z.end();
-          }),
-      });
-    },
-  };
-}
-
 function request(acceptEncoding?: string): Request {
   return new Request("http://x/", acceptEncoding ? { headers: { "accept-encoding": acceptEncoding } } : {});
 }
@@ -86,7 +48,7 @@ describe("compressedStream", () => {
         },
       });
       const headers = new Headers();
-      const body = compressedStream(request(encoding), source, headers, { ...defaultCompression, stream: zlibStreamCompressors() });
+      const body = compressedStream(request(encoding), source, headers, { ...defaultCompression, stream: (await detectRuntime()).streamCompressors });
       expect(headers.get("content-encoding")).toBe(encoding);
       expect(headers.get("vary")).toBe("Accept-Encoding");
       const inflate = encoding === "br" ? zlib.createBrotliDecompress() : zlib.createGunzip();

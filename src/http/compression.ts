@@ -4,7 +4,8 @@
 // Streamed replies need a compressor that flushes after every message (otherwise a quote sits in
 // the compressor's window until more arrive); CompressionStream can't be told to flush (Bun and
 // Node hold the data, Deno flushes each write), so streams are compressed only with a flushing
-// compressor supplied by the composition root (`stream`, e.g. node:zlib with Z_SYNC_FLUSH per chunk).
+// compressor supplied by the composition root (`stream`: the runtime port's streamCompressors,
+// node:zlib with Z_SYNC_FLUSH / BROTLI_OPERATION_FLUSH per chunk).
 
 export type ContentEncoding = "br" | "gzip";
 

@@ -7,17 +7,20 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import { GatewayError, GrpcCode, Reason, textEncoder } from "../core/index.ts";
 import type { Invoker, RoutePolicy, UpstreamGroup } from "../rpc/index.ts";
 import { createStreamFramer, streamFormatFor, type JsonCodec, type MethodInfo } from "../transcode/index.ts";
-import { ndjsonLines, parseJsonBody, readBodyLimited } from "./body.ts";
+import { bodyDeadlineMs, ndjsonLines, parseJsonBody, readBodyLimited } from "./body.ts";
 import { compressedBody, compressedStream, defaultCompression, type CompressionOptions } from "./compression.ts";
 import { errorBody, errorResponse, type ErrorBodyOptions } from "./error-response.ts";
+import { rateLimitKey, type KeyInputs } from "./rate-limit-key.ts";
 import { requestedTimeoutMs } from "./timeout-header.ts";
 
 export interface RpcTarget {
   readonly method: MethodInfo;
   readonly group: UpstreamGroup;
   readonly policy: RoutePolicy;
-  /** Rate-limit key source: "ip" (default), "header:<name>", or "metadata:<name>" (e.g. a forwarded JWT claim). */
+  /** Rate-limit key source: "ip" (default), "header:<name>", "metadata:<name>" or "claim:<name>" (rate-limit-key.ts). */
   readonly rateLimitKey?: string;
+  /** Bound on reading the request body (unary, with the call's deadline) and on each NDJSON line; default none. */
+  readonly bodyReadTimeoutMs?: number;
 }
 
 export interface RpcHandlerDeps {
@@ -51,22 +54,14 @@ export async function handleRpc(
   target: RpcTarget,
   bind: Binder,
   deps: RpcHandlerDeps,
-  ids: { requestId?: string; traceId?: string; clientAddress?: string },
+  ids: { requestId?: string; traceId?: string } & KeyInputs,
   metadata: Record<string, string>,
   select?: (json: JsonValue) => JsonValue,
 ): Promise<Response> {
   const { method, policy } = target;
   const errOpts = { ...deps.errorOptions, requestId: ids.requestId, traceId: ids.traceId };
   // Only rate-limited routes need a client key (reading the peer address costs a syscall on Bun).
-  const keySource = target.rateLimitKey ?? "ip";
-  const clientKey = !policy.calls?.parts.rateLimit
-    ? undefined
-    : keySource.startsWith("header:")
-      ? (req.headers.get(keySource.slice(7)) ?? "")
-      : keySource.startsWith("metadata:")
-        ? // Upstream metadata holds forwarded headers and verified JWT claims (auth.forwardClaims).
-          (metadata[keySource.slice(9)] ?? "")
-        : (ids.clientAddress ?? "");
+  const clientKey = policy.calls?.parts.rateLimit ? rateLimitKey(target.rateLimitKey ?? "ip", req, metadata, ids) : undefined;
   // A bad NDJSON line fails the upstream call (we cancel it); the client is told about the line.
   const input: { error?: unknown } = {};
   try {
@@ -75,7 +70,8 @@ export async function handleRpc(
     const requested = requestedTimeoutMs(req.headers);
     const invokeOpts = { group: target.group, method: method.ref, policy, metadata, clientSignal: req.signal, requestedTimeoutMs: requested, clientKey };
     if (kind === "unary" || kind === "server_streaming") {
-      const body = req.method === "GET" || req.method === "DELETE" ? {} : parseJsonBody(await readBodyLimited(req, policy.maxBodyBytes));
+      const readMs = bodyDeadlineMs(target.bodyReadTimeoutMs, policy.timeoutMs, policy.maxTimeoutMs, requested);
+      const body = req.method === "GET" || req.method === "DELETE" ? {} : parseJsonBody(await readBodyLimited(req, policy.maxBodyBytes, readMs));
       const encoded = deps.codec.encode(method.input, bind(body));
       if (!encoded.ok) throw encoded.error;
       if (kind === "unary") {
@@ -86,7 +82,7 @@ export async function handleRpc(
       return await streamResponse(req, reply.messages, method, deps, errOpts);
     }
     // Client (or bidi) streaming: each NDJSON line becomes a message as it arrives.
-    const requests = encodeLines(ndjsonLines(req, policy.maxBodyBytes, Number.MAX_SAFE_INTEGER), method, deps, bind, input);
+    const requests = encodeLines(ndjsonLines(req, policy.maxBodyBytes, Number.MAX_SAFE_INTEGER, target.bodyReadTimeoutMs), method, deps, bind, input);
     const reply = await deps.invoker.stream(requests, invokeOpts);
     if (kind === "client_streaming") {
       let last: Uint8Array | undefined;

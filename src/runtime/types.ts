@@ -155,6 +155,17 @@ export interface ResolvedAddress {
 
 export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP";
 
+/** HTTP content codings (RFC 9110 8.4.1) a flushing compressor can produce. */
+export type StreamContentEncoding = "br" | "gzip";
+
+/** Compressors for streamed replies that flush after every chunk (see shared/flushing-compressor.ts). */
+export interface FlushingCompressors {
+  /** What this runtime offers, most preferred first. */
+  readonly encodings: readonly StreamContentEncoding[];
+  /** Each chunk written comes out complete (decodable on its own arrival) before the next is taken. */
+  create(encoding: StreamContentEncoding): TransformStream<Uint8Array, Uint8Array>;
+}
+
 export interface Runtime {
   readonly name: "bun" | "deno" | "node";
   serve(options: ServeOptions): Promise<ServerHandle>;
@@ -167,6 +178,8 @@ export interface Runtime {
   readTextFile(path: string): Promise<string>;
   env(name: string): string | undefined;
   onSignal(signal: SignalName, fn: () => void): () => void;
+  /** Flushing compressors for streamed HTTP replies (NDJSON, SSE). */
+  readonly streamCompressors: FlushingCompressors;
   /** Resident set size in bytes (for memory-bound tests and metrics). */
   memoryRss(): number;
   exit(code: number): never;

@@ -123,7 +123,8 @@ describe("metrics", () => {
   });
 
   test("streamed bytes are counted as sent", async () => {
-    const res = await fetch(`${gw.url}/demo.v1.EchoService/EchoStream`, { method: "POST", body: JSON.stringify({ text: "s", n: 4 }) });
+    // The metric counts bytes on the wire; fetch would hand us a compressed stream decompressed.
+    const res = await fetch(`${gw.url}/demo.v1.EchoService/EchoStream`, { method: "POST", body: JSON.stringify({ text: "s", n: 4 }), headers: { "accept-encoding": "identity" } });
     const body = new Uint8Array(await res.arrayBuffer());
     expect(body.byteLength).toBeGreaterThan(0);
     const m = await scrape(gw.url);

@@ -44,6 +44,30 @@ await check(`${rt.name}: server streaming as NDJSON`, async () => {
   eq(res.headers.get("content-type"), "application/x-ndjson");
   eq((await res.text()).trim().split("\n").map((l) => JSON.parse(l).text), ["s0", "s1", "s2"]);
 });
+await check(`${rt.name}: a gzip-compressed stream is flushed per message`, async () => {
+  // The demo waits delayMs before each message: if the compressor held data back, the first read
+  // would only come with the second message (or the end), not alone.
+  const res = await fetch(`${gw.url}/demo.v1.EchoService/EchoStream`, {
+    method: "POST",
+    body: JSON.stringify({ text: "z", n: 2, delayMs: 1000 }),
+    headers: { "accept-encoding": "gzip" },
+  });
+  eq(res.headers.get("content-encoding"), "gzip");
+  const reader = res.body!.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  eq(text.trim().split("\n").map((l) => JSON.parse(l).text), ["z0"]);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  eq(text.trim().split("\n").map((l) => JSON.parse(l).text), ["z0", "z1"]);
+});
 await check(`${rt.name}: backend error maps to HTTP`, async () => {
   const res = await fetch(`${gw.url}/market.v1.MarketService/GetOrder`, { method: "POST", body: JSON.stringify({ client_order_id: "nope" }) });
   eq(res.status, 404);

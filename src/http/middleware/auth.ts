@@ -3,7 +3,7 @@
 // error shape with a WWW-Authenticate challenge (RFC 6750 §3).
 import { GatewayError, GrpcCode, Reason } from "../../core/index.ts";
 import type { MethodInfo } from "../../transcode/index.ts";
-import type { AuthRequirement, AuthResult, ClaimForwarder, JwtVerifier } from "../auth/index.ts";
+import type { AuthRequirement, AuthResult, ClaimForwarder, JwtClaims, JwtVerifier } from "../auth/index.ts";
 import { errorResponse, type ErrorBodyOptions } from "../error-response.ts";
 
 export interface AuthGateOptions {
@@ -14,8 +14,11 @@ export interface AuthGateOptions {
 }
 
 export type AuthCheck =
-  /** `label`: "ok" (valid token), "anonymous" (optional route, no token), undefined (mode none). */
-  | { readonly ok: true; readonly label: string | undefined; readonly metadata: Readonly<Record<string, string>> }
+  /**
+   * `label`: "ok" (valid token), "anonymous" (optional route, no token), undefined (mode none).
+   * `claims`: the verified token's claims (null without a token), e.g. for claim-keyed rate limits.
+   */
+  | { readonly ok: true; readonly label: string | undefined; readonly metadata: Readonly<Record<string, string>>; readonly claims: JwtClaims | null }
   | { readonly ok: false; readonly label: string; readonly response: Response };
 
 export interface AuthGate {
@@ -24,7 +27,7 @@ export interface AuthGate {
   reserved(name: string): boolean;
 }
 
-const NONE: AuthCheck = { ok: true, label: undefined, metadata: {} };
+const NONE: AuthCheck = { ok: true, label: undefined, metadata: {}, claims: null };
 
 function failure(r: Extract<AuthResult, { ok: false }>): GatewayError {
   if (r.status === 403) return new GatewayError({ code: GrpcCode.PERMISSION_DENIED, reason: Reason.forbidden, message: r.description });
@@ -47,8 +50,8 @@ export function createAuthGate(o: AuthGateOptions): AuthGate {
         if (ids.requestId !== undefined) headers["x-request-id"] = ids.requestId;
         return { ok: false, label: r.reason, response: errorResponse(failure(r), ids, headers) };
       }
-      if (r.claims === null) return { ok: true, label: "anonymous", metadata: {} };
-      return { ok: true, label: "ok", metadata: o.forwarder?.select(r.claims) ?? {} };
+      if (r.claims === null) return { ok: true, label: "anonymous", metadata: {}, claims: null };
+      return { ok: true, label: "ok", metadata: o.forwarder?.select(r.claims) ?? {}, claims: r.claims };
     },
   };
 }

@@ -5,6 +5,7 @@
 import type { MiddlewareHandler } from "hono";
 import { childContext, continueTrace, formatTraceparent, type SpanContext } from "../../observability/index.ts";
 import type { MethodInfo } from "../../transcode/index.ts";
+import type { JwtClaims } from "../auth/index.ts";
 import type { HeaderPolicy } from "../header-policy.ts";
 import { meterBody, type BodyEnd } from "../metered-body.ts";
 import type { RequestObserver, RequestOutcome, RequestRecord } from "../telemetry/request-record.ts";
@@ -41,6 +42,7 @@ export class RequestScope {
   #streaming = false;
   #auth: string | undefined;
   #authMetadata: Readonly<Record<string, string>> = {};
+  #claims: JwtClaims | null = null;
   #upstreamSpan: SpanContext | undefined;
   #rpcStart: number | undefined;
   #rpcEnd: number | undefined;
@@ -69,7 +71,13 @@ export class RequestScope {
     this.#auth = r.label;
     if (!r.ok) return r.response;
     this.#authMetadata = r.metadata;
+    this.#claims = r.claims;
     return undefined;
+  }
+
+  /** The verified token's claims once enter() passed; null without a token or auth. */
+  get claims(): JwtClaims | null {
+    return this.#claims;
   }
 
   /**
