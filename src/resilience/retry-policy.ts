@@ -11,8 +11,9 @@
  *   limit of configured RPC attempts (maxAttempts)"; grpc-js retries a REFUSED call once this way and
  *   hands a second one to the retry policy (retrying-call.ts). So do we: a further never-sent failure
  *   is an ordinary attempt (counted, budget-gated) that still skips the idempotency check (it is still
- *   safe), and is never charged to the budget (the server saw nothing). One per call bounds the extra
- *   load to one connect attempt per call even when every endpoint is down.
+ *   safe), and is never charged to the budget (the server saw nothing). A6 would even retry a call
+ *   that never left the client until its deadline; one per call (issue #4: "retried once") bounds the
+ *   extra load to one more connect attempt per call when every endpoint is down.
  * - Other errors: retried only for idempotent calls and when `retryable(e)`.
  * - `pushbackMs` on the error (grpc-retry-pushback-ms, gRFC A6) replaces the
  *   back-off and resets it; a negative or non-integer pushback means "don't retry".
