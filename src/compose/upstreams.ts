@@ -55,7 +55,7 @@ function ttheaderFactory(u: UpstreamConfig, rt: Runtime): (a: EndpointAddress, i
 
 function resolverFor(u: UpstreamConfig, lookup: LookupFn): Resolver {
   if (u.dns) {
-    return new DnsResolver({ host: u.dns.host, port: u.dns.port, lookup, refreshMs: u.dns.refreshInterval, minRefreshMs: u.dns.minRefreshInterval });
+    return new DnsResolver({ host: u.dns.host, port: u.dns.port, lookup, refreshMs: u.dns.refreshInterval, minRefreshMs: u.dns.minRefreshInterval, minTtlMs: u.dns.minTtl });
   }
   return createStaticResolver(
     u.endpoints.map((e) => (typeof e === "string" ? e : { address: e.address, weight: e.weight })),

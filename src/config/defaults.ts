@@ -26,6 +26,14 @@ export const DEFAULTS = {
     // pools at once. Set it when several instances hide behind one address (L4 balancer, virtual IP).
     maxAgeMs: 0,
     keepalive: { intervalMs: 0, timeoutMs: 10_000, onlyWithCalls: true },
+    // DNS discovery: re-resolve at least every refreshInterval; sooner when a record's TTL says so, but
+    // never sooner than minTtl (Envoy's dns_min_refresh_rate default under respect_dns_ttl: 5 s).
+    dns: { refreshIntervalMs: 30_000, minRefreshIntervalMs: 2_000, minTtlMs: 5_000 },
+    // gRFC A6 retry throttling with a bucket that absorbs one endpoint's worth of simultaneous losses:
+    // retries stop only after maxTokens/2 = 50 failures in a row, and stay off while failures exceed
+    // ~tokenRatio (10 %) of successes. A6's example (10 tokens) turns retries off after 5 failures,
+    // fewer than the calls in flight on one multiplexed connection. Reasoning: src/resilience/retry-budget.ts.
+    retryBudget: { maxTokens: 100, tokenRatio: 0.1 },
   },
   shutdown: { drainDelayMs: 0, timeoutMs: 15_000 },
   // Edge sections (auth, headers, cors, tracing, logging, metrics, reload): src/config/edge-schema.ts.

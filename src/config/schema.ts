@@ -53,9 +53,19 @@ const upstreamSchema = z
     mode: z.enum(["mux", "pool"]).default("mux"),
     /** Static endpoints (IPs, or host names resolved once). Or use `dns`. */
     endpoints: z.array(endpoint).default([]),
-    /** DNS discovery: A/AAAA of host, re-resolved every refreshInterval; pools keyed by resolved IP. */
+    /**
+     * DNS discovery: A/AAAA of host, pools keyed by resolved IP. Re-resolved when the shortest record TTL
+     * runs out, clamped to [minTtl, refreshInterval] (refreshInterval alone when the answer has no TTL);
+     * minRefreshInterval spaces any two lookups, early refreshes after connect failures included.
+     */
     dns: z
-      .object({ host: z.string().min(1), port: z.number().int().min(1).max(65535), refreshInterval: duration.default(30_000), minRefreshInterval: duration.default(2_000) })
+      .object({
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65535),
+        refreshInterval: duration.default(d.dns.refreshIntervalMs),
+        minRefreshInterval: duration.default(d.dns.minRefreshIntervalMs),
+        minTtl: duration.default(d.dns.minTtlMs),
+      })
       .strict()
       .optional(),
     balancer: z.enum(["round_robin", "least_request", "ring_hash"]).default("round_robin"),
@@ -63,7 +73,11 @@ const upstreamSchema = z
     hashHeader: z.string().toLowerCase().optional(),
     outlier: z.union([z.literal(false), outlierSchema]).default({}),
     breaker: z.union([z.literal(false), breakerSchema]).default(breakerSchema.parse({})),
-    retryBudget: z.object({ maxTokens: z.number().positive().default(10), tokenRatio: z.number().positive().default(0.1) }).strict().default({ maxTokens: 10, tokenRatio: 0.1 }),
+    /** gRFC A6 retry throttling shared by the upstream's routes (never-sent transparent retries don't count). maxTokens in (0, 1000] as grpc-js checks. */
+    retryBudget: z
+      .object({ maxTokens: z.number().positive().max(1000).default(d.retryBudget.maxTokens), tokenRatio: z.number().positive().default(d.retryBudget.tokenRatio) })
+      .strict()
+      .default({ ...d.retryBudget }),
     /** Bulkhead over all calls to this upstream (0 = none). */
     maxConcurrent: z.number().int().nonnegative().default(0),
     /** Connections opened per endpoint at start-up and when an address appears (default: pool.minConnections). */

@@ -240,6 +240,96 @@ describe("DnsResolver", () => {
     resolver.stop();
   });
 
+  describe("record TTLs", () => {
+    const withTtl = (ttl: number, ...addresses: string[]): LookupAddress[] => addresses.map((address) => ({ address, family: 4, ttl }));
+
+    test("the next lookup is due at the shortest TTL, within [minTtlMs, refreshMs]", async () => {
+      const { timers, dns, resolver } = setup({ minTtlMs: 3_000 });
+      dns.set("api.internal", [...withTtl(7, "10.0.0.1"), ...withTtl(12, "10.0.0.2")]);
+      resolver.start();
+      await timers.advance(0);
+      expect(timers.pendingDelays()).toEqual([7_000]);
+      expect(resolver.stats()).toMatchObject({ ttl: 7, refreshInMs: 7_000 });
+      await timers.advance(6_999);
+      expect(dns.calls.length).toBe(1);
+      await timers.advance(1);
+      expect(dns.calls.length).toBe(2);
+      resolver.stop();
+    });
+
+    test("a TTL below minTtlMs (0 or 1 s) is raised to it", async () => {
+      const { timers, dns, resolver } = setup({ minTtlMs: 3_000 });
+      dns.set("api.internal", withTtl(1, "10.0.0.1"));
+      resolver.start();
+      await timers.advance(0);
+      expect(timers.pendingDelays()).toEqual([3_000]);
+      dns.set("api.internal", withTtl(0, "10.0.0.1"));
+      await timers.advance(3_000);
+      expect(dns.calls.length).toBe(2);
+      expect(timers.pendingDelays()).toEqual([3_000]);
+      expect(resolver.stats()).toMatchObject({ ttl: 0, refreshInMs: 3_000 });
+      resolver.stop();
+    });
+
+    test("a TTL above refreshMs is capped by it", async () => {
+      const { timers, dns, resolver } = setup({ minTtlMs: 3_000 });
+      dns.set("api.internal", withTtl(3_600, "10.0.0.1"));
+      resolver.start();
+      await timers.advance(0);
+      expect(timers.pendingDelays()).toEqual([10_000]);
+      resolver.stop();
+    });
+
+    test("minRefreshMs still applies when it is above minTtlMs", async () => {
+      const { timers, dns, resolver } = setup({ minTtlMs: 500, minRefreshMs: 2_000 });
+      dns.set("api.internal", withTtl(1, "10.0.0.1"));
+      resolver.start();
+      await timers.advance(0);
+      expect(timers.pendingDelays()).toEqual([2_000]);
+      resolver.stop();
+    });
+
+    test("only the addresses kept by the family filter count; an answer without TTL uses refreshMs", async () => {
+      const { timers, dns, resolver } = setup({ minTtlMs: 1_000, family: 6 });
+      dns.set("api.internal", [{ address: "10.0.0.1", family: 4, ttl: 2 }, { address: "fd00::1", family: 6, ttl: 8 }]);
+      resolver.start();
+      await timers.advance(0);
+      expect(timers.pendingDelays()).toEqual([8_000]);
+      dns.set("api.internal", [{ address: "fd00::1", family: 6 }]);
+      await timers.advance(8_000);
+      expect(timers.pendingDelays()).toEqual([10_000]);
+      expect(resolver.stats().ttl).toBeUndefined();
+      resolver.stop();
+    });
+
+    test("a resolve-once source (refreshMs: Infinity) ignores TTLs", async () => {
+      const { timers, dns, resolver, keys } = setup({ refreshMs: Infinity, minTtlMs: 1_000 });
+      dns.set("api.internal", withTtl(1, "10.0.0.1"));
+      resolver.start();
+      await timers.advance(0);
+      expect(keys()).toEqual(["10.0.0.1:8080"]);
+      expect(timers.pendingCount).toBe(0);
+      await timers.advance(60_000);
+      expect(dns.calls.length).toBe(1);
+      resolver.stop();
+    });
+
+    test("after a failure the back-off applies, and the TTL again after the next good answer", async () => {
+      const { timers, dns, resolver, errors } = setup({ minTtlMs: 1_000 });
+      dns.set("api.internal", withTtl(4, "10.0.0.1"));
+      resolver.start();
+      await timers.advance(0);
+      dns.set("api.internal", new Error("SERVFAIL"));
+      await timers.advance(4_000);
+      expect(errors.length).toBe(1);
+      expect(timers.pendingDelays()).toEqual([errors[0]!.retryInMs]);
+      dns.set("api.internal", withTtl(6, "10.0.0.2"));
+      await timers.advance(errors[0]!.retryInMs);
+      expect(timers.pendingDelays()).toEqual([6_000]);
+      resolver.stop();
+    });
+  });
+
   test("with the real timers the resolver refreshes on its own", async () => {
     const dns = new FakeDns();
     dns.set("svc", v4("10.1.0.1"));

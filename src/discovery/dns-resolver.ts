@@ -12,8 +12,16 @@ export interface DnsResolverOptions {
   readonly lookup: LookupFn;
   /** Weight given to every resolved address. Default 1. */
   readonly weight?: number;
-  /** Re-resolve this often after a good answer. Infinity: resolve once (failures still retry). Default 30s. */
+  /**
+   * Re-resolve at least this often after a good answer; a shorter record TTL brings the next lookup
+   * forward (down to minTtlMs). Infinity: resolve once, TTLs ignored (failures still retry). Default 30s.
+   */
   readonly refreshMs?: number;
+  /**
+   * Floor for TTL-driven refreshes: a TTL of 0 or 1 s must not turn into a lookup storm. Like Envoy's
+   * dns_min_refresh_rate (default 5 s) under respect_dns_ttl. Default 5s.
+   */
+  readonly minTtlMs?: number;
   /** No two lookups start closer together than this, whatever asks for them. Default 2s. */
   readonly minRefreshMs?: number;
   /** Retry schedule after failures. Default 1s doubling to 30s, 20% jitter. */
@@ -36,6 +44,12 @@ const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 30_000, multi
 /**
  * One DNS name -> the set of "ip:port" endpoints, refreshed periodically. One lookup at a time;
  * a generation counter makes answers that arrive after stop() (or a restart) harmless.
+ *
+ * When the lookup reports record TTLs (the runtime's resolveDns does for real DNS answers), the next
+ * lookup is due when the shortest TTL expires, clamped to [minTtlMs, refreshMs]: a record that may
+ * change every few seconds is followed that closely (never more often than minTtlMs), a one-hour
+ * TTL still gets re-checked every refreshMs (clients that cache for the full TTL miss scale-outs).
+ * Answers without TTL (hosts file, getaddrinfo fallback, injected lookups) keep the fixed refreshMs.
  */
 export class DnsResolver implements Resolver {
   readonly #o: Required<Omit<DnsResolverOptions, "family">> & { family: 4 | 6 | undefined };
@@ -56,6 +70,8 @@ export class DnsResolver implements Resolver {
   #lastSuccessAt: number | undefined;
   #lastFailureAt: number | undefined;
   #lastError: string | undefined;
+  #ttl: number | undefined;
+  #refreshInMs: number | undefined;
   #answered = false;
   #ready: { promise: Promise<void>; resolve: () => void } | undefined;
 
@@ -69,6 +85,7 @@ export class DnsResolver implements Resolver {
       lookup: options.lookup,
       weight: parseWeight(options.weight, options.host),
       refreshMs: options.refreshMs ?? 30_000,
+      minTtlMs: options.minTtlMs ?? 5_000,
       minRefreshMs: options.minRefreshMs ?? 2_000,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       lookupTimeoutMs: options.lookupTimeoutMs ?? 5_000,
@@ -140,6 +157,8 @@ export class DnsResolver implements Resolver {
       lastSuccessAt: this.#lastSuccessAt,
       lastFailureAt: this.#lastFailureAt,
       lastError: this.#lastError,
+      ttl: this.#ttl,
+      refreshInMs: this.#refreshInMs,
     };
   }
 
@@ -206,9 +225,8 @@ export class DnsResolver implements Resolver {
 
   #answer(addresses: readonly LookupAddress[]): void {
     const { family, port, weight, host } = this.#o;
-    const set = normalizeSet(
-      addresses.filter((a) => family === undefined || a.family === family).map((a) => makeEndpoint(a.address, port, weight, host)),
-    );
+    const used = addresses.filter((a) => family === undefined || a.family === family);
+    const set = normalizeSet(used.map((a) => makeEndpoint(a.address, port, weight, host)));
     if (set.length === 0 && this.#o.keepLastGoodOnEmpty) {
       this.#failed("empty_answer", undefined);
       return;
@@ -218,7 +236,16 @@ export class DnsResolver implements Resolver {
     this.#publish(set);
     this.#answered = true;
     this.#ready?.resolve();
-    this.#schedule(this.#o.refreshMs);
+    this.#ttl = shortestTtl(used);
+    this.#refreshInMs = this.#nextRefreshMs(this.#ttl);
+    this.#schedule(this.#refreshInMs);
+  }
+
+  /** clamp(ttl, minTtlMs, refreshMs); the fixed refreshMs without a TTL or for resolve-once sources. */
+  #nextRefreshMs(ttlSec: number | undefined): number {
+    const { refreshMs, minTtlMs } = this.#o;
+    if (ttlSec === undefined || !Number.isFinite(refreshMs)) return refreshMs;
+    return Math.min(refreshMs, Math.max(minTtlMs, ttlSec * 1000));
   }
 
   #failed(kind: ResolverErrorKind, cause: unknown): void {
@@ -240,4 +267,14 @@ export class DnsResolver implements Resolver {
     this.#current = set;
     this.#changed.emit(set);
   }
+}
+
+/** The smallest TTL among the records used (seconds), or undefined when any of them has none. */
+function shortestTtl(addresses: readonly LookupAddress[]): number | undefined {
+  let min: number | undefined;
+  for (const a of addresses) {
+    if (a.ttl === undefined || !Number.isFinite(a.ttl) || a.ttl < 0) return undefined;
+    min = min === undefined ? a.ttl : Math.min(min, a.ttl);
+  }
+  return min;
 }

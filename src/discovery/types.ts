@@ -22,6 +22,8 @@ export type LookupFn = (host: string) => Promise<readonly LookupAddress[]>;
 export interface LookupAddress {
   readonly address: string;
   readonly family: 4 | 6;
+  /** Seconds the record may be cached (DNS TTL), when known; the DNS resolver refreshes by it. */
+  readonly ttl?: number;
 }
 
 export type ResolverErrorKind = "lookup_failed" | "lookup_timeout" | "empty_answer";
@@ -50,6 +52,10 @@ export interface ResolverStats {
   readonly lastSuccessAt: number | undefined;
   readonly lastFailureAt: number | undefined;
   readonly lastError: string | undefined;
+  /** DNS: the smallest record TTL of the last good answer, in seconds (undefined when the lookup gave none). */
+  readonly ttl?: number;
+  /** DNS: delay chosen after the last good answer, in ms (from the TTL, clamped; or the refresh interval). */
+  readonly refreshInMs?: number;
   /** Children of a merged resolver. */
   readonly sources?: readonly ResolverStats[];
 }

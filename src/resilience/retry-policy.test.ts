@@ -56,12 +56,108 @@ describe("RetryPolicy", () => {
     expect(await p.execute(f.fn, undefined, { idempotent: false })).toBe("ok");
     expect(f.calls).toBe(2);
 
-    // ...and with a code the predicate would not retry, up to maxAttempts.
+    // ...and with a code the predicate would not retry: one transparent retry, then maxAttempts counted ones.
     const p3 = new RetryPolicy({ maxAttempts: 3, backoff: FAST });
     const g = flaky(5, () => err(GrpcCode.INTERNAL, { neverSent: true }));
     await p3.execute(g.fn).catch(() => {});
-    expect(g.calls).toBe(3);
+    expect(g.calls).toBe(4);
     expect(p3.stats().gaveUp.exhausted).toBe(1);
+    expect(p3.stats().transparentRetries).toBe(1);
+  });
+
+  describe("transparent retry of never-sent failures (gRFC A6)", () => {
+    const notSent = () => err(GrpcCode.UNAVAILABLE, { reason: Reason.notSent, neverSent: true });
+
+    test("happens at once (no back-off) and is reported as transparent", async () => {
+      const p = new RetryPolicy({ maxAttempts: 3, backoff: { initialMs: 60_000, maxMs: 60_000, jitter: 0 } });
+      const events: RetryEvent[] = [];
+      p.onRetry.on((e) => events.push(e));
+      const f = flaky(1, notSent);
+      expect(await p.execute(f.fn)).toBe("ok");
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ delayMs: 0, transparent: true, neverSent: true });
+    });
+
+    test("neither needs nor costs a budget token, even with the budget drained", async () => {
+      const budget = new RetryBudget({ maxTokens: 10, tokenRatio: 0.1 });
+      for (let i = 0; i < 10; i++) budget.onFailure();
+      expect(budget.tryRetry()).toBe(false);
+      const throttledBefore = budget.stats().throttled;
+      const p = new RetryPolicy({ maxAttempts: 3, backoff: FAST, budget });
+      // 8 calls lose their connection before sending, all at once: each is retried and succeeds.
+      const fs = Array.from({ length: 8 }, () => flaky(1, notSent));
+      const results = await Promise.all(fs.map((f) => p.execute(f.fn)));
+      expect(results).toEqual(Array(8).fill("ok"));
+      for (const f of fs) expect(f.calls).toBe(2);
+      expect(budget.stats().throttled).toBe(throttledBefore);
+      // The 8 successes refund tokens; the never-sent failures took none.
+      expect(budget.tokens).toBeCloseTo(0.8, 10);
+    });
+
+    test("a never-sent failure with a full budget leaves it full", async () => {
+      const budget = new RetryBudget({ maxTokens: 10, tokenRatio: 0.1 });
+      const p = new RetryPolicy({ maxAttempts: 2, backoff: FAST, budget });
+      const f = flaky(3, notSent);
+      await p.execute(f.fn).catch(() => {});
+      expect(budget.tokens).toBe(10);
+    });
+
+    test("does not count against maxAttempts", async () => {
+      const p = new RetryPolicy({ maxAttempts: 2, backoff: FAST });
+      let n = 0;
+      const v = await p.execute(
+        async () => {
+          n++;
+          if (n === 1) throw notSent();
+          if (n === 2) throw err(GrpcCode.UNAVAILABLE); // sent and failed: the one counted retry
+          return "ok";
+        },
+        undefined,
+        { idempotent: true },
+      );
+      expect(v).toBe("ok");
+      expect(n).toBe(3);
+      expect(p.stats()).toMatchObject({ attempts: 3, retries: 2, transparentRetries: 1 });
+    });
+
+    test("only one per call: a second never-sent failure is an ordinary retry, gated by the budget", async () => {
+      const budget = new RetryBudget({ maxTokens: 4, tokenRatio: 1 });
+      for (let i = 0; i < 2; i++) budget.onFailure(); // 2 tokens: at half, retries refused
+      const p = new RetryPolicy({ maxAttempts: 3, backoff: FAST, budget });
+      const f = flaky(2, notSent);
+      const e = await p.execute(f.fn).catch((x: unknown) => x);
+      expect((e as GatewayError).neverSent).toBe(true);
+      expect(f.calls).toBe(2);
+      expect(p.stats().gaveUp.budget).toBe(1);
+      // With tokens to spare the second never-sent failure is retried, even for a non-idempotent call.
+      const q = new RetryPolicy({ maxAttempts: 3, backoff: FAST, budget: new RetryBudget({ maxTokens: 10 }) });
+      const g = flaky(2, notSent);
+      expect(await q.execute(g.fn, undefined, { idempotent: false })).toBe("ok");
+      expect(g.calls).toBe(3);
+      expect(q.stats()).toMatchObject({ retries: 2, transparentRetries: 1 });
+    });
+
+    test("transparentRetries: 0 makes never-sent failures ordinary (counted) retries", async () => {
+      const p = new RetryPolicy({ maxAttempts: 2, backoff: FAST, transparentRetries: 0 });
+      const f = flaky(5, notSent);
+      await p.execute(f.fn).catch(() => {});
+      expect(f.calls).toBe(2);
+      expect(p.stats().transparentRetries).toBe(0);
+      expect(() => new RetryPolicy({ transparentRetries: -1 })).toThrow(RangeError);
+    });
+
+    test("is not started at or past the deadline", async () => {
+      let now = 1_000;
+      const p = new RetryPolicy({ maxAttempts: 3, backoff: FAST, clock: { now: () => now } });
+      const f = flaky(1, () => {
+        now = 5_000;
+        return notSent();
+      });
+      const e = await p.execute(f.fn, undefined, { deadlineAt: 5_000 }).catch((x: unknown) => x);
+      expect((e as GatewayError).neverSent).toBe(true);
+      expect(f.calls).toBe(1);
+      expect(p.stats().gaveUp.deadline).toBe(1);
+    });
   });
 
   test("errors the predicate rejects are not retried", async () => {

@@ -2,9 +2,18 @@
  * Retry: run again after a retryable failure, with exponential back-off and
  * jitter, gated by idempotency, a shared retry budget and the call deadline.
  *
- * - `neverSent` errors (the request never reached the wire) are retried whatever
- *   the method and whatever `retryable` says, at least once even when
- *   maxAttempts is 1, and without asking the budget: the upstream never saw them.
+ * - `neverSent` errors (the request never reached the wire: connect failure, connection closed or
+ *   GOAWAY before the stream was written, REFUSED_STREAM) get one *transparent* retry per call, at
+ *   once, whatever the method's idempotency, maxAttempts or `retryable`, and outside the budget: it
+ *   neither asks for a token nor costs one, nor counts as an attempt. That is gRFC A6 §"Transparent
+ *   Retries": failures that never reached the server application "are always safe to retry", "do not
+ *   count as failures when deciding whether to throttle retry attempts" and "do not count toward the
+ *   limit of configured RPC attempts (maxAttempts)"; grpc-js retries a REFUSED call once this way and
+ *   hands a second one to the retry policy (retrying-call.ts). So do we: a further never-sent failure
+ *   is an ordinary attempt (counted, budget-gated) that still skips the idempotency check (it is still
+ *   safe), and is never charged to the budget (the server saw nothing). A6 would even retry a call
+ *   that never left the client until its deadline; one per call (issue #4: "retried once") bounds the
+ *   extra load to one more connect attempt per call when every endpoint is down.
  * - Other errors: retried only for idempotent calls and when `retryable(e)`.
  * - `pushbackMs` on the error (grpc-retry-pushback-ms, gRFC A6) replaces the
  *   back-off and resets it; a negative or non-integer pushback means "don't retry".
@@ -27,6 +36,8 @@ export interface RetryOptions {
   budget?: RetryBudget;
   /** Refuse a retry unless at least this much time would be left before the deadline after back-off. Default 0. */
   minAttemptMs?: number;
+  /** Never-sent failures retried per call at once, uncounted and outside the budget (gRFC A6). Default 1. */
+  transparentRetries?: number;
   name?: string;
   clock?: Clock;
   random?: () => number;
@@ -48,6 +59,8 @@ export interface RetryEvent {
   delayMs: number;
   pushback: boolean;
   neverSent: boolean;
+  /** A transparent never-sent retry (not counted against maxAttempts nor the budget). */
+  transparent: boolean;
   error: unknown;
 }
 
@@ -62,6 +75,8 @@ export interface RetryStats {
   calls: number;
   attempts: number;
   retries: number;
+  /** Of `retries`, the transparent never-sent ones. */
+  transparentRetries: number;
   successes: number;
   /** Calls that ended in an error, by why no further retry was made. */
   gaveUp: Record<GiveUpReason, number>;
@@ -69,7 +84,7 @@ export interface RetryStats {
 
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 50, maxMs: 1000, multiplier: 2, jitter: 1 };
 
-type Plan = { delayMs: number; pushback: boolean; neverSent: boolean } | { giveUp: GiveUpReason };
+type Plan = { delayMs: number; pushback: boolean; neverSent: boolean; transparent: boolean } | { giveUp: GiveUpReason };
 
 export class RetryPolicy implements Policy {
   readonly onRetry = new Event<RetryEvent>();
@@ -79,6 +94,7 @@ export class RetryPolicy implements Policy {
   readonly #retryable: (e: unknown) => boolean;
   readonly #budget: RetryBudget | undefined;
   readonly #minAttemptMs: number;
+  readonly #transparentRetries: number;
   readonly #name: string | undefined;
   readonly #clock: Clock;
   readonly #random: () => number;
@@ -86,6 +102,7 @@ export class RetryPolicy implements Policy {
     calls: 0,
     attempts: 0,
     retries: 0,
+    transparentRetries: 0,
     successes: 0,
     gaveUp: { not_retryable: 0, not_idempotent: 0, exhausted: 0, budget: 0, deadline: 0, pushback: 0, cancelled: 0 },
   };
@@ -97,6 +114,8 @@ export class RetryPolicy implements Policy {
     this.#retryable = options.retryable ?? defaultRetryable;
     this.#budget = options.budget;
     this.#minAttemptMs = options.minAttemptMs ?? 0;
+    this.#transparentRetries = options.transparentRetries ?? 1;
+    if (!Number.isInteger(this.#transparentRetries) || this.#transparentRetries < 0) throw new RangeError("transparentRetries must be an integer >= 0");
     this.#name = options.name;
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
@@ -106,7 +125,8 @@ export class RetryPolicy implements Policy {
     const outer = enterContext(signal, options);
     this.#stats.calls++;
     let ctx = outer;
-    let attempts = 0;
+    let attempts = 0; // every attempt started
+    let transparent = 0; // of which transparent retries (not counted against maxAttempts)
     let backoffStep = 0;
     for (;;) {
       attempts++;
@@ -120,15 +140,22 @@ export class RetryPolicy implements Policy {
       } catch (e) {
         error = e;
       }
-      const plan = this.#plan(error, outer, attempts, backoffStep);
+      const plan = this.#plan(error, outer, attempts - transparent, transparent, backoffStep);
       if ("giveUp" in plan) throw this.#giveUp(plan.giveUp, attempts, error);
-      backoffStep = plan.pushback ? 0 : backoffStep + 1;
+      if (plan.transparent) {
+        transparent++;
+        this.#stats.transparentRetries++;
+      } else {
+        backoffStep = plan.pushback ? 0 : backoffStep + 1;
+      }
       this.#stats.retries++;
       this.onRetry.emit({ name: this.#name, retry: attempts, error, ...plan });
-      try {
-        await sleep(plan.delayMs, outer.signal);
-      } catch {
-        throw this.#giveUp("cancelled", attempts, outer.signal.reason ?? error);
+      if (plan.delayMs > 0) {
+        try {
+          await sleep(plan.delayMs, outer.signal);
+        } catch {
+          throw this.#giveUp("cancelled", attempts, outer.signal.reason ?? error);
+        }
       }
       // Timers can fire late: never start an attempt at or past the deadline.
       if (outer.signal.aborted) throw this.#giveUp("cancelled", attempts, outer.signal.reason ?? error);
@@ -137,15 +164,22 @@ export class RetryPolicy implements Policy {
     }
   }
 
-  #plan(e: unknown, outer: AttemptContext, attempts: number, backoffStep: number): Plan {
+  /** `counted`: attempts so far that count against maxAttempts; `transparent`: transparent retries used. */
+  #plan(e: unknown, outer: AttemptContext, counted: number, transparent: number, backoffStep: number): Plan {
     // Caller gone or the enclosing deadline fired: the answer no longer matters.
     if (outer.signal.aborted) return { giveUp: "cancelled" };
     const neverSent = GatewayError.is(e) && e.neverSent;
+    // gRFC A6 transparent retry: at once, on another endpoint, outside maxAttempts and the budget.
+    if (neverSent && transparent < this.#transparentRetries) {
+      if (this.#pastDeadline(outer, 0)) return { giveUp: "deadline" };
+      return { delayMs: 0, pushback: false, neverSent, transparent: true };
+    }
     const retryable = neverSent || this.#retryable(e);
     if (!retryable) return { giveUp: "not_retryable" };
-    this.#budget?.onFailure();
+    // A6: only failures the server application saw are throttling failures.
+    if (!neverSent) this.#budget?.onFailure();
     if (!neverSent && !outer.idempotent) return { giveUp: "not_idempotent" };
-    if (attempts >= (neverSent ? Math.max(2, this.#maxAttempts) : this.#maxAttempts)) return { giveUp: "exhausted" };
+    if (counted >= this.#maxAttempts) return { giveUp: "exhausted" };
 
     const pushbackMs = GatewayError.is(e) ? e.pushbackMs : undefined;
     let delayMs: number;
@@ -156,8 +190,8 @@ export class RetryPolicy implements Policy {
       delayMs = backoffDelay(backoffStep, this.#backoff, this.#random);
     }
     if (this.#pastDeadline(outer, delayMs)) return { giveUp: "deadline" };
-    if (!neverSent && this.#budget && !this.#budget.tryRetry()) return { giveUp: "budget" };
-    return { delayMs, pushback: pushbackMs !== undefined, neverSent };
+    if (this.#budget && !this.#budget.tryRetry()) return { giveUp: "budget" };
+    return { delayMs, pushback: pushbackMs !== undefined, neverSent, transparent: false };
   }
 
   /** Counts and announces the end of the retries; returns the error to throw. */

@@ -151,6 +151,13 @@ export interface H2ServeOptions {
 export interface ResolvedAddress {
   address: string;
   family: 4 | 6;
+  /** Seconds the record may be cached (the DNS record's TTL), when the answer came from DNS. */
+  ttl?: number;
+}
+
+export interface DnsQueryOptions {
+  /** Ask these servers ("ip" or "ip:port") instead of the system's; no fallback to the system lookup then. */
+  servers?: readonly string[];
 }
 
 export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP";
@@ -173,7 +180,11 @@ export interface Runtime {
   listenTcp(options: { hostname: string; port: number }, accept: (conn: TcpConnection) => TcpHandlers): Promise<TcpServerHandle>;
   openH2Session(options: H2ConnectOptions): H2Session;
   serveH2(options: H2ServeOptions): Promise<H2ServerHandle>;
-  resolveDns(host: string): Promise<ResolvedAddress[]>;
+  /**
+   * A and AAAA of `host` with their TTLs (DNS queries); names DNS doesn't answer (localhost, /etc/hosts
+   * entries, search-list names) fall back to the system lookup, without TTL. IP literals come back as they are.
+   */
+  resolveDns(host: string, options?: DnsQueryOptions): Promise<ResolvedAddress[]>;
   readFile(path: string): Promise<Uint8Array>;
   readTextFile(path: string): Promise<string>;
   env(name: string): string | undefined;

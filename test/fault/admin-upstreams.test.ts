@@ -43,7 +43,7 @@ test("admin view: idle, in flight, queued, draining connections and an ejected e
   expect(idle.balancer.endpoints.find((e) => e.key === live)).toMatchObject({ ejected: false, pickable: true });
   expect(idle.endpoints.find((e) => e.key === dead)!.connectFailures).toBeGreaterThanOrEqual(1);
   expect(idle.breaker?.state).toBe("closed");
-  expect(idle.retryBudget.maxTokens).toBe(10);
+  expect(idle.retryBudget.maxTokens).toBe(100); // the default budget (src/config/defaults.ts)
 
   // Busy: four slow calls on one connection that takes two at a time: 2 in flight, 2 queued in the pool.
   // Long enough that the states below are still there when polled on a loaded machine.

@@ -1,17 +1,24 @@
 // Issue 4: a DNS answer that changes under load. Backends listen on 127.0.0.1, 127.0.0.2 and 127.0.0.3
-// (same port); the gateway resolves a made-up name through an injected lookup whose answer the test
-// changes. Zero failed requests; traffic moves to the new addresses; the old pool drains and goes away.
+// (same port); the gateway resolves a made-up name, first through an injected lookup whose answer the
+// test changes, then through the runtime's real resolver pointed at a DNS server on loopback whose
+// records carry a 1 s TTL. Zero failed requests; traffic moves to the new addresses; the old pool
+// drains and goes away.
 import { afterAll, expect, test } from "bun:test";
 import type { DemoBackend } from "../../src/demo/demo-backend.ts";
-import type { LookupAddress } from "../../src/discovery/index.ts";
+import type { LookupAddress, ResolverStats } from "../../src/discovery/index.ts";
 import type { Gateway } from "../../src/gateway.ts";
-import { adminUpstream, countAttemptErrors, startBackend, startFaultGateway } from "../helpers/fault-gateway.ts";
+import { startFakeDnsServer, type FakeDnsServer } from "../../src/runtime/shared/fake-dns-server.ts";
+import { adminUpstream, countAttemptErrors, runtime, startBackend, startFaultGateway } from "../helpers/fault-gateway.ts";
 import { sleepMs, startLoad, waitFor } from "../helpers/fault-load.ts";
 
 let gw: Gateway | undefined;
+let gwReal: Gateway | undefined;
+let dnsServer: FakeDnsServer | undefined;
 const backends: DemoBackend[] = [];
 afterAll(async () => {
   await gw?.stop();
+  await gwReal?.stop();
+  await dnsServer?.close();
   for (const b of backends) b.kill();
 });
 
@@ -66,3 +73,44 @@ test("DNS answer 127.0.0.1 -> 127.0.0.2 + 127.0.0.3 under load: zero failures, t
   expect(two.stats.echoCompleted).toBeGreaterThan(20);
   expect(three.stats.echoCompleted).toBeGreaterThan(20);
 }, 20_000);
+
+test("real DNS with a 1 s TTL (refreshInterval 30 s): the changed answer is followed within seconds, zero failures", async () => {
+  const one = await startBackend({ host: "127.0.0.1" });
+  const port = one.grpcPort;
+  const two = await startBackend({ host: "127.0.0.2", port });
+  const three = await startBackend({ host: "127.0.0.3", port });
+  backends.push(one, two, three);
+  dnsServer = await startFakeDnsServer();
+  dnsServer.set("backends.test", { a: ["127.0.0.1"], ttl: 1 });
+  const rt = await runtime();
+  const servers = [dnsServer.address];
+  gwReal = await startFaultGateway({
+    upstream: { name: "demo", dns: { host: "backends.test", port, refreshInterval: "30s", minRefreshInterval: "100ms", minTtl: "1s" } },
+    lookup: (host) => rt.resolveDns(host, { servers }),
+  });
+  const gateway = gwReal;
+  const load = startLoad({ url: `${gateway.url}/demo.v1.EchoService/Echo`, body: (i) => ({ text: `t${i}`, delayMs: 10 }), concurrency: 8 });
+  expect(await waitFor(() => one.stats.echoCompleted > 20, 5_000)).toBe(true);
+  const discovery = async () => (await adminUpstream(gateway, "demo") as unknown as { discovery: ResolverStats }).discovery;
+  // The TTL came through the real resolver and drives the schedule (not the 30 s refresh interval).
+  const before = await discovery();
+  expect(before.ttl).toBe(1);
+  expect(before.refreshInMs).toBeLessThan(30_000);
+
+  const changedAt = Date.now();
+  dnsServer.set("backends.test", { a: ["127.0.0.2", "127.0.0.3"], ttl: 1 });
+  // Well inside the 30 s refresh interval: only the TTL (floored by minTtl) can have brought this lookup.
+  expect(await waitFor(() => two.stats.echoCompleted > 0 && three.stats.echoCompleted > 0, 15_000)).toBe(true);
+  const movedMs = Date.now() - changedAt;
+  await sleepMs(300);
+  const r = await load.stop();
+  const view = await adminUpstream(gateway, "demo");
+  const after = await discovery();
+  console.log(
+    `dns change (real DNS, ttl 1 s): ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.failures)}; traffic on both new addresses ${movedMs} ms after the change; ` +
+      `refresh every ${after.refreshInMs} ms; lookups ${after.lookups}; DNS queries ${dnsServer.queries.length}`,
+  );
+  expect(r.failed).toBe(0);
+  expect(view.endpoints.map((e) => e.key).sort()).toEqual([`127.0.0.2:${port}`, `127.0.0.3:${port}`]);
+  expect(after.failures).toBe(0);
+}, 30_000);

@@ -1,13 +1,7 @@
 // Platform services that all three runtimes provide through node:* modules.
-import dns from "node:dns";
 import fs from "node:fs/promises";
 import process from "node:process";
-import type { ResolvedAddress, SignalName } from "../types.ts";
-
-export async function resolveDns(host: string): Promise<ResolvedAddress[]> {
-  const all = await dns.promises.lookup(host, { all: true });
-  return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
-}
+import type { SignalName } from "../types.ts";
 
 export async function readFile(path: string): Promise<Uint8Array> {
   return new Uint8Array(await fs.readFile(path));
