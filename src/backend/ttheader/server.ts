@@ -18,7 +18,7 @@ export interface TTHeaderServeOptions extends ConnectionFlowOptions {
   readonly stopTimeoutMs?: number;
   /** After the crrst control frame, mux connections stay open this long for requests in transit. Default 100 ms. */
   readonly stopGraceMs?: number;
-  /** Malformed frames, handler crashes after the reply was due, oversized replies. Default: ignore. */
+  /** Malformed frames, frame-read timeouts, handler crashes after the reply was due, oversized replies. Default: ignore. */
   readonly onError?: (error: unknown) => void;
   readonly now?: () => number;
 }
