@@ -1,10 +1,11 @@
 // A gRPC server over HTTP/2 for descriptor-driven handlers (our demo backend; usable for TS backends).
 // Wire format: https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md
-import { AsyncQueue, GatewayError, GrpcCode, toGatewayError } from "../../core/index.ts";
+import { GatewayError, GrpcCode, toGatewayError } from "../../core/index.ts";
 import { EnvelopeDecoder, encodeEnvelope, encodeGrpcMessage, parseGrpcTimeout } from "../../protocol/grpc/index.ts";
 import { waitForDrain, type H2ServeOptions, type H2ServerHandle, type H2ServerStream } from "../../runtime/index.ts";
 import { createMethodTable, type MethodEntry } from "../method-table.ts";
 import { BizError } from "../types.ts";
+import { RequestStream } from "./request-stream.ts";
 import type { HandlerContext, ServiceImplementation } from "../types.ts";
 
 export interface GrpcServerOptions {
@@ -14,6 +15,13 @@ export interface GrpcServerOptions {
   readonly service: ServiceImplementation;
   readonly maxMessageBytes?: number;
   readonly maxConcurrentStreams?: number;
+  /**
+   * How long a request stream's END_STREAM is held before the handler's iterator ends, so that a
+   * RST_STREAM right behind it (how node:http2 and Bun clients cancel) makes the iterator throw
+   * CANCELLED instead of ending normally. The reset usually follows within 2 ms (p99 measured on
+   * loopback, Bun and Node); default 20 ms; 0 ends at once.
+   */
+  readonly endOfStreamSettleMs?: number;
 }
 
 export interface GrpcServer {
@@ -28,7 +36,7 @@ export interface GrpcServer {
 export async function serveGrpc(o: GrpcServerOptions): Promise<GrpcServer> {
   const table = createMethodTable(o.service);
   const stats = { calls: 0, cancelled: 0, completed: 0 };
-  const maxBytes = o.maxMessageBytes ?? 64 * 1024 * 1024;
+  const limits = { maxBytes: o.maxMessageBytes ?? 64 * 1024 * 1024, settleMs: o.endOfStreamSettleMs ?? 20 };
   const handle = await o.serveH2({
     hostname: o.hostname,
     port: o.port,
@@ -38,7 +46,7 @@ export async function serveGrpc(o: GrpcServerOptions): Promise<GrpcServer> {
       const entry = table.byPath(path);
       if (!entry) return sendStatus(stream, GrpcCode.UNIMPLEMENTED, `unknown method ${path}`, true);
       stats.calls++;
-      void runCall(stream, headers, entry, maxBytes, stats);
+      void runCall(stream, headers, entry, limits, stats);
     },
   });
   return { port: handle.port, close: () => handle.close(), destroy: () => handle.destroy(), stats };
@@ -58,7 +66,7 @@ async function runCall(
   stream: H2ServerStream,
   headers: Record<string, string | string[] | undefined>,
   entry: MethodEntry,
-  maxBytes: number,
+  limits: { readonly maxBytes: number; readonly settleMs: number },
   stats: GrpcServer["stats"],
 ): Promise<void> {
   const ctl = new AbortController();
@@ -69,15 +77,19 @@ async function runCall(
   let timer: ReturnType<typeof setTimeout> | undefined;
   if (timeoutMs !== undefined) timer = setTimeout(() => ctl.abort(new DOMException("deadline exceeded", "TimeoutError")), timeoutMs);
   let finished = false;
-  stream.on("close", () => {
-    if (!finished) {
-      stats.cancelled++;
-      ctl.abort(new DOMException("client cancelled", "AbortError"));
-    }
-  });
+  const requests = new RequestStream<unknown>({ highWater: 16, onResume: () => stream.resume(), settleMs: limits.settleMs });
+  // RST_STREAM from the client ('aborted', then 'close'), or the connection gone ('close'): the signal
+  // aborts first, then the request iterator throws CANCELLED, so a cut-off upload never looks complete.
+  const cancelled = () => {
+    if (finished || requests.cancelled) return;
+    stats.cancelled++;
+    ctl.abort(new DOMException("client cancelled", "AbortError"));
+    requests.cancel();
+  };
+  stream.on("aborted", cancelled);
+  stream.on("close", cancelled);
   const ctx: HandlerContext = { metadata, signal: ctl.signal, deadline, method: entry.desc, responseMetadata: {} };
-  const requests = new AsyncQueue<unknown>({ highWater: 16, onResume: () => stream.resume() });
-  const decoder = new EnvelopeDecoder(maxBytes);
+  const decoder = new EnvelopeDecoder(limits.maxBytes);
   stream.on("data", (chunk) => {
     try {
       decoder.push(chunk, (m) => {
@@ -139,5 +151,6 @@ async function runCall(
     }
   } finally {
     if (timer) clearTimeout(timer);
+    requests.dispose();
   }
 }

@@ -7,18 +7,19 @@ import {
   StrKey,
   decodePayload,
   encodeControlFrame,
-  encodeExceptionBody,
-  encodeMessageFrame,
-  writeBizStatus,
   type RpcMessage,
   type TTHeaderFrame,
   type TTHeaderLimits,
 } from "../../protocol/ttheader/index.ts";
 import type { TcpConnection, TcpHandlers } from "../../runtime/index.ts";
 import type { HandlerContext } from "../types.ts";
+import type { ConnectionFlow, FlowCounters } from "./connection-flow.ts";
+import { DeadlineTimer } from "./deadline-timer.ts";
 import { runUnary, type Outcome } from "./dispatch.ts";
+import { encodeReplyFrame } from "./reply-frame.ts";
 import { requestMetadata } from "./request-metadata.ts";
 import { isMethodEntry, type Router } from "./routing.ts";
+import { WriteWatermark } from "./write-watermark.ts";
 
 /** How long a half-closed connection waits for the peer to close before it is destroyed. */
 const END_TIMEOUT_MS = 1000;
@@ -31,12 +32,18 @@ export interface ServerConnectionDeps {
   readonly onError: (error: unknown) => void;
   readonly onClosed: (conn: ServerConnection) => void;
   readonly now: () => number;
+  readonly flow: ConnectionFlow;
+  readonly counters: FlowCounters;
 }
 
 /**
  * One accepted TCP connection. Frames are served concurrently and answered with
  * the request's payload seq id (spec §12.14), so mux and pingpong clients share
  * the port; a connection counts as mux once a frame carries flag 0x0001 (§4.1).
+ *
+ * Back-pressure: decoded frames wait in a small queue while the connection runs
+ * maxInFlightPerConnection calls or its unsent replies exceed the write high-water
+ * mark; while any wait, the socket is not read, so TCP flow control stops the peer.
  */
 export class ServerConnection {
   readonly #tcp: TcpConnection;
@@ -52,23 +59,50 @@ export class ServerConnection {
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #done = false;
   #ending = false;
+  /** Decoded frames not yet dispatched; entries before #pendingHead are spent. */
+  #pending: (TTHeaderFrame | undefined)[] = [];
+  #pendingHead = 0;
+  readonly #writes: WriteWatermark;
+  #readPaused = false;
+  /** When the partial frame now in the decoder started arriving (undefined: none). */
+  #partialSince: number | undefined;
+  #lastActive: number;
+  readonly #timer = new DeadlineTimer(() => this.#onTimer());
 
   constructor(tcp: TcpConnection, deps: ServerConnectionDeps) {
     this.#tcp = tcp;
     this.#deps = deps;
     this.#decoder = new FrameDecoder(deps.limits);
+    this.#writes = new WriteWatermark(tcp, deps.flow.writeHighWaterBytes, deps.flow.writeLowWaterBytes, deps.counters, () => this.#pump());
+    this.#lastActive = deps.now();
+    this.#armTimer();
   }
 
   get handlers(): TcpHandlers {
     return {
       data: (chunk) => this.#onData(chunk),
-      drain: () => {},
+      drain: () => this.#writes.check(),
       close: () => this.#onClose(),
     };
   }
 
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /** Decoded frames waiting for a free in-flight slot or for writes to drain. */
+  get pendingFrames(): number {
+    return this.#pending.length - this.#pendingHead;
+  }
+
+  /** Reply bytes queued in user space, not yet taken by the kernel. */
+  get outboundBytes(): number {
+    return this.#done ? 0 : this.#tcp.bufferedAmount;
+  }
+
+  /** The server stopped reading this connection (back-pressure). */
+  get readPaused(): boolean {
+    return this.#readPaused;
   }
 
   get closed(): boolean {
@@ -85,7 +119,7 @@ export class ServerConnection {
     this.#stopping = true;
     this.#stopStartedAt = this.#deps.now();
     if (this.#mux) {
-      this.#tcp.write(encodeControlFrame(this.#deps.limits));
+      this.#write(encodeControlFrame(this.#deps.limits));
       this.#controlSentAt = this.#deps.now();
     }
     this.#maybeFinishStop();
@@ -99,8 +133,14 @@ export class ServerConnection {
 
   #onData(chunk: Uint8Array): void {
     if (this.#done) return;
+    const now = this.#deps.now();
+    this.#lastActive = now;
     const out = this.#decoder.push(chunk);
-    for (const frame of out.frames) this.#serve(frame);
+    for (const frame of out.frames) this.#pending.push(frame);
+    // The frame-read clock restarts with each new frame (a completed frame ends the previous one).
+    if (this.#decoder.buffered === 0) this.#partialSince = undefined;
+    else if (this.#partialSince === undefined || out.frames.length > 0) this.#partialSince = now;
+    this.#pump();
     if (out.error) {
       // Kitex writes nothing back for malformed frames (§12.7); the stream cannot be resynchronised.
       this.#deps.onError(out.error);
@@ -108,12 +148,78 @@ export class ServerConnection {
     }
   }
 
+  /** Dispatch waiting frames while there is room, then pause or resume reading to match. */
+  #pump(): void {
+    const flow = this.#deps.flow;
+    while (!this.#done && this.#pendingHead < this.#pending.length && !this.#writes.blocked && this.#inFlight < flow.maxInFlightPerConnection) {
+      const frame = this.#pending[this.#pendingHead]!;
+      this.#pending[this.#pendingHead++] = undefined;
+      this.#serve(frame);
+    }
+    if (this.#pendingHead === this.#pending.length) {
+      this.#pending = [];
+      this.#pendingHead = 0;
+    }
+    this.#syncReading();
+  }
+
+  #syncReading(): void {
+    if (this.#done) return;
+    const block = this.#writes.blocked || this.pendingFrames > 0;
+    if (block && !this.#readPaused) {
+      this.#readPaused = true;
+      this.#tcp.pause();
+    } else if (!block && this.#readPaused) {
+      this.#readPaused = false;
+      // The peer could not send while we were not reading: its partial frame gets a fresh clock.
+      if (this.#partialSince !== undefined) this.#partialSince = this.#deps.now();
+      this.#tcp.resume();
+    }
+    this.#armTimer();
+  }
+
+  #write(bytes: Uint8Array): void {
+    if (this.#writes.write(bytes)) this.#syncReading();
+  }
+
+  /** One timer covers both timeouts: the partial frame's read deadline, else the idle deadline. */
+  #armTimer(): void {
+    if (this.#done) return;
+    const flow = this.#deps.flow;
+    if (this.#partialSince !== undefined) {
+      if (!this.#readPaused && flow.frameReadTimeoutMs > 0) this.#timer.arm(this.#partialSince + flow.frameReadTimeoutMs, this.#deps.now());
+    } else if (this.#idle() && flow.idleTimeoutMs > 0) {
+      this.#timer.arm(this.#lastActive + flow.idleTimeoutMs, this.#deps.now());
+    }
+  }
+
+  #idle(): boolean {
+    return this.#inFlight === 0 && this.pendingFrames === 0 && this.#decoder.buffered === 0 && !this.#stopping;
+  }
+
+  #onTimer(): void {
+    if (this.#done) return;
+    const flow = this.#deps.flow;
+    const now = this.#deps.now();
+    if (this.#partialSince !== undefined && !this.#readPaused && flow.frameReadTimeoutMs > 0 && now >= this.#partialSince + flow.frameReadTimeoutMs) {
+      this.#deps.counters.frameReadTimeouts++;
+      this.#deps.onError(new Error(`frame read timeout: ${this.#decoder.buffered} bytes of a frame, not completed in ${flow.frameReadTimeoutMs} ms; connection closed`));
+      return this.destroy();
+    }
+    if (this.#partialSince === undefined && this.#idle() && flow.idleTimeoutMs > 0 && now >= this.#lastActive + flow.idleTimeoutMs) {
+      this.#deps.counters.idleCloses++;
+      // Like a graceful stop of this one connection: crrst first, so clients do not send on it.
+      return this.beginStop();
+    }
+    this.#armTimer();
+  }
+
   #serve(frame: TTHeaderFrame): void {
     if (frame.flags & HeaderFlag.supportOutOfOrder && !this.#mux) {
       this.#mux = true;
       // Learned it is mux only after stop began (an idle warm connection): tell the client now.
       if (this.#stopping && this.#controlSentAt === 0) {
-        this.#tcp.write(encodeControlFrame(this.#deps.limits));
+        this.#write(encodeControlFrame(this.#deps.limits));
         this.#controlSentAt = this.#deps.now();
       }
     }
@@ -125,10 +231,16 @@ export class ServerConnection {
       return;
     }
     this.#inFlight++;
+    const counters = this.#deps.counters;
+    counters.callsStarted++;
+    if (this.#inFlight > counters.peakInFlightPerConnection) counters.peakInFlightPerConnection = this.#inFlight;
     void this.#run(frame, decoded.value)
       .catch((e: unknown) => this.#deps.onError(e))
       .finally(() => {
         this.#inFlight--;
+        this.#lastActive = this.#deps.now();
+        this.#writes.check();
+        this.#pump();
         this.#maybeFinishStop();
       });
   }
@@ -162,29 +274,13 @@ export class ServerConnection {
 
   #reply(req: RpcMessage, outcome: Outcome, responseMetadata: Readonly<Record<string, string>>, closeAfter: boolean): void {
     if (this.#done) return;
-    const strHeaders = new Map<string, string>(Object.entries(responseMetadata));
-    if (outcome.kind === "biz") writeBizStatus(strHeaders, outcome.biz);
     const reset = closeAfter || (this.#stopping && !this.#mux);
-    if (reset) strHeaders.set(StrKey.connReset, "1");
-    const exception = outcome.kind === "exception";
-    // Int header 22 (MsgType) as Kitex's ServerTTHeaderHandler writes it (§12.11).
-    const intHeaders = new Map([[IntKey.msgType, exception ? "3" : "2"]]);
-    const body = outcome.kind === "reply" ? outcome.body : outcome.kind === "exception" ? encodeExceptionBody(req.codec, outcome.exception) : new Uint8Array(0);
-    const message: RpcMessage = { ...req, type: exception ? MessageType.exception : MessageType.reply, body };
-    let bytes: Uint8Array;
-    try {
-      bytes = encodeMessageFrame({ flags: 0, strHeaders, intHeaders }, message, this.#deps.limits);
-    } catch (e) {
-      this.#deps.onError(e);
-      const fallback = { ...message, type: MessageType.exception, body: encodeExceptionBody(req.codec, { typeId: 6, message: "reply too large" }) };
-      bytes = encodeMessageFrame({ flags: 0, strHeaders: reset ? new Map([[StrKey.connReset, "1"]]) : new Map(), intHeaders: new Map([[IntKey.msgType, "3"]]) }, fallback, this.#deps.limits);
-    }
-    this.#tcp.write(bytes);
+    this.#write(encodeReplyFrame(req, outcome, responseMetadata, reset, this.#deps.limits, this.#deps.onError));
     if (reset) this.#endSoon();
   }
 
   #maybeFinishStop(): void {
-    if (!this.#stopping || this.#done || this.#inFlight > 0) return;
+    if (!this.#stopping || this.#done || this.#inFlight > 0 || this.pendingFrames > 0) return;
     // Every connection gets the grace period: a pingpong client may have a request in transit on an
     // idle connection (closing at once lost 1-2 calls per rolling restart), and a connection that has
     // sent nothing yet may be a warm mux connection about to be used. Requests arriving in the grace
@@ -213,6 +309,10 @@ export class ServerConnection {
     if (this.#done) return;
     this.#done = true;
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
+    this.#writes.dispose();
+    this.#timer.clear();
+    this.#pending = [];
+    this.#pendingHead = 0;
     this.#closed.abort(new DOMException("connection closed", "AbortError"));
     this.#deps.onClosed(this);
   }

@@ -242,7 +242,7 @@ describe("through our connections", () => {
   });
 
   test("2,000 concurrent calls through one mux connection each get their own reply", async () => {
-    const { server, log } = await start();
+    const { server, log } = await start({ maxInFlightPerConnection: 2000 });
     const c = client("mux", server.port);
     const calls = Array.from({ length: 2000 }, (_, i) =>
       // 1.5 s + jitter: all 2,000 are in the server at once even on a loaded machine, and finish out of order.

@@ -2,10 +2,11 @@ import { sleep } from "../../core/index.ts";
 import { resolveLimits, type TTHeaderLimits } from "../../protocol/ttheader/index.ts";
 import type { Runtime, TcpServerHandle } from "../../runtime/index.ts";
 import type { ServiceImplementation } from "../types.ts";
+import { newFlowCounters, resolveFlow, type ConnectionFlowOptions } from "./connection-flow.ts";
 import { createRouter } from "./routing.ts";
 import { ServerConnection } from "./server-connection.ts";
 
-export interface TTHeaderServeOptions {
+export interface TTHeaderServeOptions extends ConnectionFlowOptions {
   /** The runtime's TCP listen function, injected (structural `Runtime["listenTcp"]`). */
   readonly listenTcp: Runtime["listenTcp"];
   readonly hostname: string;
@@ -17,7 +18,7 @@ export interface TTHeaderServeOptions {
   readonly stopTimeoutMs?: number;
   /** After the crrst control frame, mux connections stay open this long for requests in transit. Default 100 ms. */
   readonly stopGraceMs?: number;
-  /** Malformed frames, handler crashes after the reply was due, oversized replies. Default: ignore. */
+  /** Malformed frames, frame-read timeouts, handler crashes after the reply was due, oversized replies. Default: ignore. */
   readonly onError?: (error: unknown) => void;
   readonly now?: () => number;
 }
@@ -26,6 +27,21 @@ export interface TTHeaderServerStats {
   readonly connections: number;
   readonly inFlight: number;
   readonly stopping: boolean;
+  /** Reply bytes queued in user space now, all connections. */
+  readonly outboundBytes: number;
+  /** Largest reply queue one connection had right after a write, since start. */
+  readonly peakOutboundBytes: number;
+  /** Connections not being read now (back-pressure: in-flight cap or write high-water). */
+  readonly pausedConnections: number;
+  /** Decoded frames waiting for dispatch now, all connections. */
+  readonly pendingFrames: number;
+  /** Handlers started since start. */
+  readonly callsStarted: number;
+  /** Most calls running at once on one connection, since start. */
+  readonly peakInFlightPerConnection: number;
+  /** Connections closed for a stalled partial frame / for idleness, since start. */
+  readonly frameReadTimeouts: number;
+  readonly idleCloses: number;
 }
 
 export interface TTHeaderServer {
@@ -49,7 +65,10 @@ export async function serveTTHeader(options: TTHeaderServeOptions): Promise<TTHe
   const now = options.now ?? Date.now;
   let stopping = false;
   let stopped: Promise<void> | undefined;
+  const counters = newFlowCounters();
   const deps = {
+    flow: resolveFlow(options),
+    counters,
     router,
     limits: resolveLimits(options.limits),
     stopGraceMs: options.stopGraceMs ?? 100,
@@ -96,8 +115,16 @@ export async function serveTTHeader(options: TTHeaderServeOptions): Promise<TTHe
     },
     stats() {
       let inFlight = 0;
-      for (const c of conns) inFlight += c.inFlight;
-      return { connections: conns.size, inFlight, stopping };
+      let outboundBytes = 0;
+      let pausedConnections = 0;
+      let pendingFrames = 0;
+      for (const c of conns) {
+        inFlight += c.inFlight;
+        outboundBytes += c.outboundBytes;
+        pendingFrames += c.pendingFrames;
+        if (c.readPaused) pausedConnections++;
+      }
+      return { connections: conns.size, inFlight, stopping, outboundBytes, pausedConnections, pendingFrames, ...counters };
     },
   };
 }
