@@ -70,14 +70,19 @@ export function openH2Session(o: H2ConnectOptions): H2Session {
   ready.catch(() => {});
   if (secure) {
     // A TLS 1.3 server checks the client certificate after the client's handshake is done, so its refusal
-    // (alert certificate_required) arrives as a socket error after 'connect'. Node 20 then destroys the
-    // session without emitting 'error' or 'close'; report it ourselves (finish() is a no-op if it did).
+    // (alert certificate_required) arrives as a socket error after 'connect'. Node 20 then marks the session
+    // destroyed without emitting 'error' or 'close' and never closes the socket (one fd leaked per attempt):
+    // close both and report it ourselves (finish() is a no-op if the session did).
     session.once("connect", () => {
+      type Sock = { destroyed?: boolean; destroy?: () => void };
       try {
-        (session.socket as { once?: (ev: "error", fn: (e: Error) => void) => void } | undefined)?.once?.("error", (e) => {
+        (session.socket as { once?: (ev: "error", fn: (this: Sock, e: Error) => void) => void } | undefined)?.once?.("error", function (this: Sock, e) {
+          // `this` is the socket itself: node:http2 hands out a proxy that refuses destroy().
+          const socket = this;
           lastError ??= tlsError(e) ?? e;
           setTimeout(() => {
             if (!session.destroyed) session.destroy(lastError);
+            if (socket && socket.destroyed === false) socket.destroy?.();
             finish();
           }, 0);
         });
