@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { loadUpstreamTls } from "./upstreams.ts";
+import { parseConfig } from "../config/index.ts";
+import { defaultServername, loadUpstreamTls } from "./upstreams.ts";
 
 const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const KEY = "-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n";
@@ -45,5 +46,23 @@ describe("loadUpstreamTls", () => {
     await expect(loadUpstreamTls("u", { certFile: "gw.pem", keyFile: "gw.key", insecureSkipVerify: false }, noKey.read)).rejects.toThrow('upstream "u": tls.keyFile "gw.key" is not a PEM private key');
     const encrypted = reader({ "gw.pem": CERT, "gw.key": "-----BEGIN ENCRYPTED PRIVATE KEY-----\nx\n-----END ENCRYPTED PRIVATE KEY-----\n" });
     await expect(loadUpstreamTls("u", { certFile: "gw.pem", keyFile: "gw.key", insecureSkipVerify: false }, encrypted.read)).rejects.toThrow('tls.keyFile "gw.key" is encrypted');
+  });
+});
+
+describe("defaultServername", () => {
+  const upstream = (u: Record<string, unknown>) =>
+    parseConfig({ descriptors: ["d.binpb"], upstreams: [{ name: "u", tls: {}, ...u }], services: [{ match: "*", upstream: "u" }] }).upstreams[0]!;
+
+  test("the one host name of the upstream: dns.host, or every endpoint's name", () => {
+    expect(defaultServername(upstream({ dns: { host: "orders.internal", port: 443 } }))).toBe("orders.internal");
+    expect(defaultServername(upstream({ endpoints: ["orders.internal:443", { address: "orders.internal:8443", weight: 2 }] }))).toBe("orders.internal");
+  });
+
+  test("none for IPs, several names, or a mix (the certificate is then checked against the IP)", () => {
+    expect(defaultServername(upstream({ endpoints: ["10.0.0.1:443"] }))).toBeUndefined();
+    expect(defaultServername(upstream({ endpoints: ["[::1]:443"] }))).toBeUndefined();
+    expect(defaultServername(upstream({ dns: { host: "10.0.0.1", port: 443 } }))).toBeUndefined();
+    expect(defaultServername(upstream({ endpoints: ["a.internal:443", "b.internal:443"] }))).toBeUndefined();
+    expect(defaultServername(upstream({ endpoints: ["a.internal:443", "10.0.0.1:443"] }))).toBeUndefined();
   });
 });

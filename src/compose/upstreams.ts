@@ -59,10 +59,24 @@ function inlineTls(t: UpstreamTls): H2TlsOptions {
   return stripUndefined({ servername: t.servername, ca: t.ca, cert: t.cert, key: t.key, rejectUnauthorized: !t.insecureSkipVerify });
 }
 
+const isIpLiteral = (h: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.includes(":");
+
+/**
+ * Connections dial resolved IPs, so without this the certificate would be checked against an IP. When the
+ * upstream has one host name (dns.host, or every endpoint written with the same name), that name is the
+ * SNI and the name checked, as a client that dialled the name would do. Otherwise: set tls.servername.
+ */
+export function defaultServername(u: UpstreamConfig): string | undefined {
+  if (u.dns) return isIpLiteral(u.dns.host) ? undefined : u.dns.host;
+  const hosts = new Set(u.endpoints.map((e) => (typeof e === "string" ? e : e.address).replace(/:\d+$/, "").replace(/^\[|\]$/g, "")));
+  const [only] = hosts;
+  return hosts.size === 1 && only !== undefined && !isIpLiteral(only) ? only : undefined;
+}
+
 /** Inline PEM is used as is; files make a loader the connection calls before each connect. */
 function grpcTls(u: UpstreamConfig, rt: Runtime): H2TlsOptions | (() => Promise<H2TlsOptions>) | undefined {
-  const t = u.tls;
-  if (!t) return undefined;
+  if (!u.tls) return undefined;
+  const t = { ...u.tls, servername: u.tls.servername ?? defaultServername(u) };
   if (t.caFile === undefined && t.certFile === undefined && t.keyFile === undefined) return inlineTls(t);
   return () => loadUpstreamTls(u.name, t, rt.readTextFile);
 }

@@ -60,7 +60,7 @@ const ipLike = (v: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(v) || v.includes(":
  */
 const tlsSchema = z
   .object({
-    /** SNI and the name the server certificate must match (default: the endpoint's host when it is a name). */
+    /** SNI and the name the server certificate must match (default: the upstream's one host name, if any). */
     servername: z
       .string()
       .min(1)

@@ -7,6 +7,7 @@ import { writeFileSync } from "node:fs";
 import type * as grpc from "@grpc/grpc-js";
 import { parseConfig, type ConfigInput } from "../../src/config/index.ts";
 import { startGateway, type Gateway } from "../../src/gateway.ts";
+import type { LookupFn } from "../../src/discovery/index.ts";
 import { detectRuntime, type Runtime } from "../../src/runtime/index.ts";
 import { registryFromDescriptorSets } from "../../src/transcode/index.ts";
 import { startGrpcJsTlsServer, type GrpcJsTlsServer } from "../helpers/grpc-js-tls-server.ts";
@@ -60,14 +61,14 @@ afterAll(async () => {
   pki?.remove();
 });
 
-async function withGateway(port: number, upstream: Partial<UpstreamInput>, fn: (gw: Gateway) => Promise<void>): Promise<void> {
+async function withGateway(port: number, upstream: Partial<UpstreamInput>, fn: (gw: Gateway) => Promise<void>, lookup?: LookupFn): Promise<void> {
   const config = parseConfig({
     listen: { host: "127.0.0.1", port: 0 },
     descriptors: [DESCRIPTORS],
     upstreams: [{ name: "secure", protocol: "grpc", endpoints: [`127.0.0.1:${port}`], connectTimeout: "5s", ...upstream }],
     services: [{ match: "demo.v1.*", upstream: "secure" }],
   });
-  const gw = await startGateway({ config, runtime: rt, logger: quietLogger() });
+  const gw = await startGateway({ config, runtime: rt, logger: quietLogger(), ...(lookup ? { lookup } : {}) });
   try {
     await fn(gw);
   } finally {
@@ -162,6 +163,25 @@ describe("server verification", () => {
     await withGateway(plain.port, { tls: { caFile: pki.caFile, servername: "backend.test" } }, async (gw) => {
       expectTlsFailure(await echo(gw), plain.port, /certificate is not issued for the name or IP/);
     });
+  }, 30_000);
+});
+
+describe("host names: dialled at the resolved IP, verified as the name", () => {
+  // backend.test resolves to 127.0.0.1 here; the server's certificate is issued only for backend.test.
+  const lookup: LookupFn = async (host) => (host === "backend.test" ? [{ address: "127.0.0.1", family: 4 }] : []);
+
+  test("an endpoint written as backend.test:port needs no servername", async () => {
+    await withGateway(named.port, { endpoints: [`backend.test:${named.port}`], tls: { caFile: pki.caFile } }, async (gw) => {
+      const r = await echo(gw, "static name");
+      expect(r.status).toBe(200);
+      expect(r.json.text).toBe("static name");
+    }, lookup);
+  }, 30_000);
+
+  test("dns discovery of backend.test needs no servername either", async () => {
+    await withGateway(named.port, { endpoints: [], dns: { host: "backend.test", port: named.port }, tls: { caFile: pki.caFile } }, async (gw) => {
+      expect((await echo(gw, "dns name")).status).toBe(200);
+    }, lookup);
   }, 30_000);
 });
 
