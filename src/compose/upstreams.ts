@@ -3,7 +3,7 @@
 import type { UpstreamConfig } from "../config/index.ts";
 import { createStaticResolver, DnsResolver, type LookupFn, type Resolver } from "../discovery/index.ts";
 import { createUpstreamResilience, UpstreamGroup, type UpstreamResilience } from "../rpc/index.ts";
-import type { Runtime } from "../runtime/index.ts";
+import type { H2TlsOptions, Runtime } from "../runtime/index.ts";
 import { createGrpcConnection, createMuxConnection, createPingpongConnection, type Connection, type EndpointAddress } from "../upstream/index.ts";
 
 export interface BuiltUpstream {
@@ -23,13 +23,72 @@ export function protocolKey(u: UpstreamConfig): string {
   return u.protocol === "grpc" ? "grpc" : `ttheader-${u.mode}`;
 }
 
+type UpstreamTls = NonNullable<UpstreamConfig["tls"]>;
+
+const PEM_FILES = [
+  ["caFile", /-----BEGIN CERTIFICATE-----/, "a PEM certificate"],
+  ["certFile", /-----BEGIN CERTIFICATE-----/, "a PEM certificate"],
+  ["keyFile", /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a PEM private key"],
+] as const;
+
+/**
+ * An upstream's TLS options with the *File paths read through the runtime. Rejects with a message naming
+ * the upstream, the key and the path. Called for every new connection (so renewed files are used); the
+ * composition root may also call it once at start-up to refuse a config whose files are unusable.
+ */
+export async function loadUpstreamTls(upstream: string, t: UpstreamTls, readTextFile: (path: string) => Promise<string>): Promise<H2TlsOptions> {
+  const [ca, cert, key] = await Promise.all(
+    PEM_FILES.map(async ([field, pattern, what]) => {
+      const path = t[field];
+      if (path === undefined) return undefined;
+      let text: string;
+      try {
+        text = await readTextFile(path);
+      } catch (e) {
+        throw new Error(`upstream "${upstream}": cannot read tls.${field} "${path}": ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (!pattern.test(text)) throw new Error(`upstream "${upstream}": tls.${field} "${path}" is not ${what}`);
+      if (field === "keyFile" && text.includes("ENCRYPTED")) throw new Error(`upstream "${upstream}": tls.keyFile "${path}" is encrypted; give an unencrypted key`);
+      return text;
+    }),
+  );
+  return inlineTls({ ...t, ca: ca ?? t.ca, cert: cert ?? t.cert, key: key ?? t.key });
+}
+
+function inlineTls(t: UpstreamTls): H2TlsOptions {
+  return stripUndefined({ servername: t.servername, ca: t.ca, cert: t.cert, key: t.key, rejectUnauthorized: !t.insecureSkipVerify });
+}
+
+const isIpLiteral = (h: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.includes(":");
+
+/**
+ * Connections dial resolved IPs, so without this the certificate would be checked against an IP. When the
+ * upstream has one host name (dns.host, or every endpoint written with the same name), that name is the
+ * SNI and the name checked, as a client that dialled the name would do. Otherwise: set tls.servername.
+ */
+export function defaultServername(u: UpstreamConfig): string | undefined {
+  if (u.dns) return isIpLiteral(u.dns.host) ? undefined : u.dns.host;
+  const hosts = new Set(u.endpoints.map((e) => (typeof e === "string" ? e : e.address).replace(/:\d+$/, "").replace(/^\[|\]$/g, "")));
+  const [only] = hosts;
+  return hosts.size === 1 && only !== undefined && !isIpLiteral(only) ? only : undefined;
+}
+
+/** Inline PEM is used as is; files make a loader the connection calls before each connect. */
+function grpcTls(u: UpstreamConfig, rt: Runtime): H2TlsOptions | (() => Promise<H2TlsOptions>) | undefined {
+  if (!u.tls) return undefined;
+  const t = { ...u.tls, servername: u.tls.servername ?? defaultServername(u) };
+  if (t.caFile === undefined && t.certFile === undefined && t.keyFile === undefined) return inlineTls(t);
+  return () => loadUpstreamTls(u.name, t, rt.readTextFile);
+}
+
 function grpcFactory(u: UpstreamConfig, rt: Runtime): (a: EndpointAddress, id: number) => Connection {
+  const tls = grpcTls(u, rt);
   return (address, id) =>
     createGrpcConnection({
       id,
       address,
       openH2Session: rt.openH2Session,
-      tls: u.tls ? { servername: u.tls.servername, ca: u.tls.ca, rejectUnauthorized: !u.tls.insecureSkipVerify } : undefined,
+      tls,
       connectTimeoutMs: u.connectTimeout,
       maxMessageBytes: u.maxMessageBytes,
       keepalive: { intervalMs: u.keepalive.interval, timeoutMs: u.keepalive.timeout, onlyWithCalls: u.keepalive.onlyWithCalls },

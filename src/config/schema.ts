@@ -45,6 +45,50 @@ const outlierSchema = z
   })
   .strict();
 
+/** Inline PEM. A path here is the likely mistake, so the message says where paths go. */
+const pem = (label: string, fileKey: string) => {
+  const begin = label === "CERTIFICATE" ? /-----BEGIN CERTIFICATE-----/ : /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+  return z.string().refine((v) => begin.test(v), { message: `expected PEM text ("-----BEGIN ${label}-----"...); to read a file, give ${fileKey}` });
+};
+const filePath = z.string().min(1, "expected a file path");
+const ipLike = (v: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(v) || v.includes(":");
+
+/**
+ * gRPC over TLS (ALPN h2). PEM inline (ca, cert, key) or from files (caFile, certFile, keyFile; relative
+ * paths are relative to the working directory, like descriptors). Files are read for every new connection,
+ * so renewed certificates are picked up without a restart.
+ */
+const tlsSchema = z
+  .object({
+    /** SNI and the name the server certificate must match (default: the upstream's one host name, if any). */
+    servername: z
+      .string()
+      .min(1)
+      .refine((v) => !ipLike(v), { message: "expected a DNS name (SNI carries no IPs); leave servername out to check the certificate against the endpoint's IP" })
+      .optional(),
+    /** Trusted CAs (default: the system roots). */
+    ca: pem("CERTIFICATE", "caFile").optional(),
+    caFile: filePath.optional(),
+    /** Client certificate and key, for backends that require mutual TLS. */
+    cert: pem("CERTIFICATE", "certFile").optional(),
+    certFile: filePath.optional(),
+    key: pem("PRIVATE KEY", "keyFile").optional(),
+    keyFile: filePath.optional(),
+    /** Accept any server certificate. Testing only. */
+    insecureSkipVerify: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    for (const [inline, file] of [["ca", "caFile"], ["cert", "certFile"], ["key", "keyFile"]] as const) {
+      if (t[inline] !== undefined && t[file] !== undefined) ctx.addIssue({ code: "custom", path: [inline], message: `give ${inline} (PEM text) or ${file} (a path), not both` });
+    }
+    const cert = t.cert !== undefined || t.certFile !== undefined;
+    const key = t.key !== undefined || t.keyFile !== undefined;
+    if (cert && !key) ctx.addIssue({ code: "custom", path: ["keyFile"], message: "a client certificate needs its private key: give keyFile (or key)" });
+    if (key && !cert) ctx.addIssue({ code: "custom", path: ["certFile"], message: "a private key needs its client certificate: give certFile (or cert)" });
+    if (t.key?.includes("ENCRYPTED")) ctx.addIssue({ code: "custom", path: ["key"], message: "encrypted private keys are not supported; give an unencrypted PEM key" });
+  });
+
 const upstreamSchema = z
   .object({
     name: z.string().min(1),
@@ -82,7 +126,8 @@ const upstreamSchema = z
     maxConcurrent: z.number().int().nonnegative().default(0),
     /** Connections opened per endpoint at start-up and when an address appears (default: pool.minConnections). */
     warmup: z.number().int().nonnegative().optional(),
-    tls: z.object({ servername: z.string().optional(), ca: z.string().optional(), insecureSkipVerify: z.boolean().default(false) }).strict().optional(),
+    /** gRPC only: connect with TLS (see tlsSchema); absent = h2c (plaintext HTTP/2). */
+    tls: tlsSchema.optional(),
     connectTimeout: duration.default(d.connectTimeoutMs),
     maxMessageBytes: size.default(DEFAULTS.limits.maxMessageBytes),
     /** TTHeader mux: connections per endpoint. */
@@ -98,7 +143,8 @@ const upstreamSchema = z
     serviceName: z.string().optional(),
   })
   .strict()
-  .refine((u) => u.endpoints.length > 0 || u.dns !== undefined, { message: "give endpoints or dns", path: ["endpoints"] });
+  .refine((u) => u.endpoints.length > 0 || u.dns !== undefined, { message: "give endpoints or dns", path: ["endpoints"] })
+  .refine((u) => u.tls === undefined || u.protocol === "grpc", { message: "tls is supported for grpc upstreams only", path: ["tls"] });
 
 const routeSchema = z
   .object({

@@ -105,11 +105,27 @@ export interface H2Session {
   unref(): void;
 }
 
+/** TLS for an https: session. ALPN is always h2; failures reject/close with an Error named "TlsError". */
+export interface H2TlsOptions {
+  /** SNI and the name the server certificate must match. Default: the authority's host when it is a name;
+   *  for an IP, no SNI and the certificate must list that IP. Never an IP itself. */
+  servername?: string;
+  /** Trusted CA certificates, PEM (one or more). Default: the runtime's system roots. */
+  ca?: string;
+  /** Client certificate chain (PEM) for mutual TLS; needs `key`. */
+  cert?: string;
+  /** Private key (PEM, unencrypted) of `cert`. */
+  key?: string;
+  /** false accepts any server certificate (testing only). Default true. */
+  rejectUnauthorized?: boolean;
+}
+
 export interface H2ConnectOptions {
   /** e.g. http://127.0.0.1:50051 or https://host:443 */
   authority: string;
   connectTimeoutMs?: number;
-  tls?: { servername?: string; ca?: string; rejectUnauthorized?: boolean };
+  /** Used when the authority is https:. */
+  tls?: H2TlsOptions;
   /** Our initial window sizes; large windows matter for big replies. */
   initialWindowSize?: number;
   /** TCP keepalive initial delay on the session's socket (0/undefined = off). */

@@ -7,6 +7,7 @@ import { demoConfig } from "../../src/demo/demo-config.ts";
 import { demoDescriptorPath, startDemoBackend } from "../../src/demo/demo-backend.ts";
 import { startGateway } from "../../src/gateway.ts";
 import { detectRuntime } from "../../src/runtime/index.ts";
+import { tlsChecks } from "./tls-checks.ts";
 
 const rt = await detectRuntime();
 let passed = 0;
@@ -81,5 +82,6 @@ await check(`${rt.name}: bad JSON is a 400`, async () => {
 
 await gw.stop();
 backend.kill();
+await tlsChecks(rt, check, eq);
 console.log(`smoke(${rt.name}): ${passed} passed, ${failed} failed`);
 rt.exit(failed === 0 ? 0 : 1);

@@ -1,9 +1,10 @@
 // A gRPC connection: one HTTP/2 session to one endpoint, with GOAWAY draining and PING keepalive.
 // Max connection age is the pool's job (EndpointPool, pool-age.ts), shared with TTHeader.
 import { Event } from "../../core/index.ts";
-import type { H2ConnectOptions, H2Session } from "../../runtime/index.ts";
+import type { H2ConnectOptions, H2Session, H2SessionEvents, H2TlsOptions } from "../../runtime/index.ts";
 import type { CallOptions, Connection, ConnectionState, ConnectionStats, EndpointAddress, StreamReply, UnaryReply } from "../types.ts";
 import { connectError, notSentError } from "./call-errors.ts";
+import { openWhenLoaded } from "./deferred-session.ts";
 import { streamingCall, unaryCall, type CallContext } from "./grpc-call.ts";
 
 export interface GrpcKeepaliveOptions {
@@ -19,7 +20,8 @@ export interface GrpcConnectionOptions {
   readonly id: number;
   readonly address: EndpointAddress;
   readonly openH2Session: (o: H2ConnectOptions) => H2Session;
-  readonly tls?: H2ConnectOptions["tls"];
+  /** TLS (https); a function loads the material (e.g. reads PEM files) before each new connection. */
+  readonly tls?: H2TlsOptions | (() => Promise<H2TlsOptions>);
   /** :authority to send; defaults to host:port. */
   readonly authority?: string;
   readonly connectTimeoutMs: number;
@@ -55,23 +57,20 @@ class GrpcConnection implements Connection {
     this.id = o.id;
     this.endpoint = `${o.address.host.includes(":") ? `[${o.address.host}]` : o.address.host}:${o.address.port}`;
     const scheme = o.tls ? "https" : "http";
-    this.#session = o.openH2Session({
-      authority: `${scheme}://${this.endpoint}`,
-      connectTimeoutMs: o.connectTimeoutMs,
-      tls: o.tls,
-      tcpKeepAliveMs: o.tcpKeepAliveMs ?? 30_000,
-      events: {
-        goaway: (_code, last) => {
-          this.#goawayLast = last;
-          this.#setState("draining");
-        },
-        close: (err) => {
-          settings.reject(err ?? new Error(`connection to ${this.endpoint} closed before the server's SETTINGS`));
-          this.#setState("closed");
-        },
-        remoteSettings: () => settings.resolve(),
+    const events: H2SessionEvents = {
+      goaway: (_code, last) => {
+        this.#goawayLast = last;
+        this.#setState("draining");
       },
-    });
+      close: (err) => {
+        settings.reject(err ?? new Error(`connection to ${this.endpoint} closed before the server's SETTINGS`));
+        this.#setState("closed");
+      },
+      remoteSettings: () => settings.resolve(),
+    };
+    const open = (tls: H2TlsOptions | undefined) =>
+      o.openH2Session({ authority: `${scheme}://${this.endpoint}`, connectTimeoutMs: o.connectTimeoutMs, tls, tcpKeepAliveMs: o.tcpKeepAliveMs ?? 30_000, events });
+    this.#session = typeof o.tls === "function" ? openWhenLoaded(o.tls, open, events) : open(o.tls);
     this.#session.unref();
     this.#ctx = {
       session: this.#session,
