@@ -95,9 +95,11 @@ export function openH2Session(o: H2ConnectOptions): H2Session {
   // peers, without HTTP/2 PINGs that servers punish on idle connections (GOAWAY too_many_pings).
   const keepAliveMs = o.tcpKeepAliveMs;
   if (keepAliveMs) {
-    session.once("connect", () => {
+    // `session.socket` is a proxy that throws ERR_HTTP2_NO_SOCKET_MANIPULATION on setKeepAlive; the
+    // 'connect' event's second argument is the socket itself (Node, Bun and Deno alike).
+    session.once("connect", (_s: unknown, socket: { setKeepAlive?: (on: boolean, ms: number) => void } | undefined) => {
       try {
-        (session.socket as { setKeepAlive?: (on: boolean, ms: number) => void } | undefined)?.setKeepAlive?.(true, keepAliveMs);
+        socket?.setKeepAlive?.(true, keepAliveMs);
       } catch {
         // Not every runtime exposes the socket.
       }
