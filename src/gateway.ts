@@ -1,7 +1,7 @@
 // Composition root: config -> options -> objects; start, drain, stop.
 import type { Config } from "./config/index.ts";
 import { GatewayError, GrpcCode, Reason } from "./core/index.ts";
-import { buildUpstream, createTargetResolver, matchesMethod, type BuiltUpstream, type UpstreamFactories } from "./compose/index.ts";
+import { buildUpstream, createTargetResolver, loadUpstreamTls, matchesMethod, type BuiltUpstream, type UpstreamFactories } from "./compose/index.ts";
 import {
   corsOptions,
   createApp,
@@ -150,6 +150,9 @@ interface Shared {
 async function buildGeneration(o: GatewayOptions, config: Config, shared: Shared, previous: Generation | undefined, created: UpstreamGroup[]): Promise<Generation> {
   const { runtime } = o;
   const sets = await Promise.all(config.descriptors.map((p) => runtime.readFile(resolvePath(o.baseDir, p))));
+  // TLS files are read again for every new connection (renewed certificates apply without a restart), but a
+  // missing or wrong file must fail start-up and refuse a reload, not surface later as 503s.
+  await Promise.all(config.upstreams.map((u) => (u.tls ? loadUpstreamTls(u.name, u.tls, (p) => runtime.readTextFile(p)) : undefined)));
   const registry = registryFromDescriptorSets(sets);
   const methods = indexMethods(registry);
   const codec = createJsonCodec(registry, config.json);
