@@ -31,6 +31,11 @@ export interface InvokeOptions {
   readonly maxReplyBytes?: number;
   /** Identity for per-client rate limits (IP, or a JWT claim). */
   readonly clientKey?: string;
+  /**
+   * When the gateway received the request (Date.now() ms; default: now). The deadline counts from
+   * here, so time spent before the call (reading the request body) is taken off what goes upstream.
+   */
+  readonly receivedAt?: number;
 }
 
 export interface AfterDisconnect {
@@ -108,7 +113,12 @@ export class Invoker {
       throw new GatewayError({ code: GrpcCode.DEADLINE_EXCEEDED, reason: Reason.upstreamTimeout, message: "deadline already expired; upstream not called" });
     }
     const ms = Math.min(requested ?? o.policy.timeoutMs, o.policy.maxTimeoutMs);
-    return Date.now() + ms;
+    const now = Date.now();
+    const deadline = Math.min(o.receivedAt ?? now, now) + ms;
+    if (deadline <= now) {
+      throw new GatewayError({ code: GrpcCode.DEADLINE_EXCEEDED, reason: Reason.upstreamTimeout, message: `deadline of ${ms}ms passed before the call could start (the request took that long to arrive); upstream not called` });
+    }
+    return deadline;
   }
 }
 
