@@ -36,13 +36,13 @@ export function bodyReadFailed(e: unknown): GatewayError {
 }
 
 /**
- * How long a unary body may take: the body read timeout or what is left of the call's deadline
- * (requested, capped, else the route's; `elapsedMs` of it already spent since the request arrived),
- * whichever is sooner. An already expired request deadline is left to the invoker.
+ * How long a unary body may take: the body read timeout or the call's deadline (requested, capped,
+ * else the route's), whichever is sooner. An already expired request deadline is left to the invoker,
+ * as is a body that arrived in time but left nothing of the deadline (it counts from the request's arrival).
  */
-export function bodyDeadlineMs(readTimeoutMs: number | undefined, routeTimeoutMs: number, maxTimeoutMs: number, requestedMs: number | undefined, elapsedMs = 0): number {
+export function bodyDeadlineMs(readTimeoutMs: number | undefined, routeTimeoutMs: number, maxTimeoutMs: number, requestedMs: number | undefined): number {
   const call = requestedMs !== undefined && requestedMs > 0 ? Math.min(requestedMs, maxTimeoutMs) : Math.min(routeTimeoutMs, maxTimeoutMs);
-  return Math.min(readTimeoutMs ?? Infinity, Math.max(0, call - elapsedMs));
+  return Math.min(readTimeoutMs ?? Infinity, call);
 }
 
 /** Runs onExpire once `ms` pass without touch() (while started). One timer, re-armed lazily. */

@@ -72,7 +72,7 @@ export async function handleRpc(
     const receivedAt = ids.receivedAt ?? Date.now();
     const invokeOpts = { group: target.group, method: method.ref, policy, metadata, clientSignal: req.signal, requestedTimeoutMs: requested, clientKey, receivedAt };
     if (kind === "unary" || kind === "server_streaming") {
-      const readMs = bodyDeadlineMs(target.bodyReadTimeoutMs, policy.timeoutMs, policy.maxTimeoutMs, requested, Date.now() - receivedAt);
+      const readMs = bodyDeadlineMs(target.bodyReadTimeoutMs, policy.timeoutMs, policy.maxTimeoutMs, requested);
       const body = req.method === "GET" || req.method === "DELETE" ? {} : parseJsonBody(await readBodyLimited(req, policy.maxBodyBytes, readMs));
       const encoded = deps.codec.encode(method.input, bind(body));
       if (!encoded.ok) throw encoded.error;
