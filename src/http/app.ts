@@ -58,6 +58,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const env = c.env;
     const ids = {
       ...scope.ids,
+      receivedAt: scope.receivedAt,
       get clientAddress() {
         return env?.remoteAddress;
       },

@@ -21,8 +21,24 @@ export function bodyReadTimeout(ms: number, what = "request body"): GatewayError
 }
 
 /**
+ * The body stopped arriving because its connection went away: the client left, or (Deno 2.9, denoland/deno#36809)
+ * a graceful server shutdown cut the bodies still being received. CANCELLED (HTTP 499) as on Bun, whose reads fail
+ * with an AbortError; never a 500, as nothing in the gateway failed.
+ */
+export function bodyReadFailed(e: unknown): GatewayError {
+  if (GatewayError.is(e)) return e;
+  return new GatewayError({
+    code: GrpcCode.CANCELLED,
+    reason: Reason.clientCancelled,
+    message: `request body could not be read: ${e instanceof Error ? e.message : String(e)}`,
+    cause: e,
+  });
+}
+
+/**
  * How long a unary body may take: the body read timeout or the call's deadline (requested, capped,
- * else the route's), whichever is sooner. An already expired request deadline is left to the invoker.
+ * else the route's), whichever is sooner. An already expired request deadline is left to the invoker,
+ * as is a body that arrived in time but left nothing of the deadline (it counts from the request's arrival).
  */
 export function bodyDeadlineMs(readTimeoutMs: number | undefined, routeTimeoutMs: number, maxTimeoutMs: number, requestedMs: number | undefined): number {
   const call = requestedMs !== undefined && requestedMs > 0 ? Math.min(requestedMs, maxTimeoutMs) : Math.min(routeTimeoutMs, maxTimeoutMs);
@@ -66,7 +82,7 @@ export async function readBodyLimited(req: Request, limit: number, timeoutMs = I
   if (declared !== null) {
     const read = req.arrayBuffer();
     let buf: ArrayBuffer;
-    if (!Number.isFinite(timeoutMs)) buf = await read;
+    if (!Number.isFinite(timeoutMs)) buf = await read.catch((e: unknown) => Promise.reject(bodyReadFailed(e)));
     else {
       // arrayBuffer() can't be cancelled: on timeout it is left to fail when the connection closes.
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -76,6 +92,8 @@ export async function readBodyLimited(req: Request, limit: number, timeoutMs = I
       read.catch(() => {});
       try {
         buf = await Promise.race([read, late]);
+      } catch (e) {
+        throw bodyReadFailed(e);
       } finally {
         clearTimeout(timer);
       }
@@ -96,7 +114,7 @@ export async function readBodyLimited(req: Request, limit: number, timeoutMs = I
   let total = 0;
   try {
     for (;;) {
-      const { value, done } = await reader.read();
+      const { value, done } = await reader.read().catch((e: unknown) => Promise.reject(timedOut ? bodyReadTimeout(timeoutMs) : bodyReadFailed(e)));
       if (timedOut) throw bodyReadTimeout(timeoutMs);
       if (done) break;
       total += value.byteLength;
@@ -158,7 +176,7 @@ export async function* ndjsonLines(req: Request, maxLineBytes: number, maxTotalB
   clock.start();
   try {
     for (;;) {
-      const { value, done } = await reader.read();
+      const { value, done } = await reader.read().catch((e: unknown) => Promise.reject(timedOut ? lineTimeout() : bodyReadFailed(e)));
       if (timedOut) throw lineTimeout();
       if (done) break;
       total += value.byteLength;

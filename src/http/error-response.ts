@@ -45,9 +45,11 @@ export function errorResponse(e: unknown, o: ErrorBodyOptions = {}, headers: Rec
   // Refusals that say when to come back (rate limit, open breaker, overload, upstream pushback).
   const retryMs = status === 429 || status === 503 ? retryAfterMsOf(error) : undefined;
   if (retryMs !== undefined) h["retry-after"] = String(Math.max(1, Math.ceil(retryMs / 1000)));
-  // The body was not read to its end, so the connection can't carry another request; closing it also
-  // stops a client that trickles bytes from holding it (RFC 9110 15.5.9: 408 "close this unused connection").
-  if (status === 408) h["connection"] = "close";
+  // The body was not read to its end, so the connection can't carry another request: closing it stops a
+  // client that trickles bytes from holding it (RFC 9110 15.5.9: 408 "close this unused connection"), and
+  // the server from reading and discarding the rest of a body refused as too large (RFC 9110 15.5.14: 413
+  // "the server MAY close the connection to prevent the client from continuing the request").
+  if (status === 408 || status === 413) h["connection"] = "close";
   return new Response(JSON.stringify(body), { status, headers: h });
 }
 

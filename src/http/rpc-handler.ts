@@ -54,7 +54,7 @@ export async function handleRpc(
   target: RpcTarget,
   bind: Binder,
   deps: RpcHandlerDeps,
-  ids: { requestId?: string; traceId?: string } & KeyInputs,
+  ids: { requestId?: string; traceId?: string; receivedAt?: number } & KeyInputs,
   metadata: Record<string, string>,
   select?: (json: JsonValue) => JsonValue,
 ): Promise<Response> {
@@ -68,7 +68,9 @@ export async function handleRpc(
     const kind = method.kind;
     checkContentType(req, kind === "client_streaming" || kind === "bidi_streaming");
     const requested = requestedTimeoutMs(req.headers);
-    const invokeOpts = { group: target.group, method: method.ref, policy, metadata, clientSignal: req.signal, requestedTimeoutMs: requested, clientKey };
+    // The deadline counts from the request's arrival: reading the body spends the call's time.
+    const receivedAt = ids.receivedAt ?? Date.now();
+    const invokeOpts = { group: target.group, method: method.ref, policy, metadata, clientSignal: req.signal, requestedTimeoutMs: requested, clientKey, receivedAt };
     if (kind === "unary" || kind === "server_streaming") {
       const readMs = bodyDeadlineMs(target.bodyReadTimeoutMs, policy.timeoutMs, policy.maxTimeoutMs, requested);
       const body = req.method === "GET" || req.method === "DELETE" ? {} : parseJsonBody(await readBodyLimited(req, policy.maxBodyBytes, readMs));

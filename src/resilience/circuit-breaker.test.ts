@@ -208,4 +208,20 @@ describe("CircuitBreaker", () => {
     expect(b.state).toBe(BreakerState.closed);
     expect(await b.execute(ok)).toBe("ok");
   });
+
+  test("settle() classifies a tryAcquire() permit's end as execute() does", () => {
+    const b = new CircuitBreaker({ name: "s", rule: new ConsecutiveFailuresRule(2), cooldownMs: 60_000 });
+    // Cancellations, business errors and caller errors never count as failures; a success resets the run.
+    b.settle(b.tryAcquire()!, err(GrpcCode.UNAVAILABLE));
+    b.settle(b.tryAcquire()!, err(GrpcCode.CANCELLED));
+    b.settle(b.tryAcquire()!, err(GrpcCode.INVALID_ARGUMENT));
+    expect(b.state).toBe(BreakerState.closed);
+    b.settle(b.tryAcquire()!, err(GrpcCode.UNAVAILABLE));
+    b.settle(b.tryAcquire()!, err(GrpcCode.UNAVAILABLE, { biz: { status: 1, message: "biz" } }));
+    b.settle(b.tryAcquire()!);
+    expect(b.state).toBe(BreakerState.closed);
+    b.settle(b.tryAcquire()!, err(GrpcCode.UNAVAILABLE));
+    b.settle(b.tryAcquire()!, err(GrpcCode.DEADLINE_EXCEEDED));
+    expect(b.state).toBe(BreakerState.open);
+  });
 });

@@ -134,12 +134,21 @@ export class CircuitBreaker implements Policy {
       return value;
     } catch (e) {
       // When our signal fired, its reason (deadline vs. caller cancel) is the truer cause.
-      const cause = ctx.signal.aborted ? ctx.signal.reason : e;
-      if (isCancellation(cause)) permit.release();
-      else if (this.#isFailure(cause)) permit.failure();
-      else permit.success(); // the upstream answered; a business or caller error is not ill health
+      this.settle(permit, ctx.signal.aborted ? ctx.signal.reason : e);
       throw e;
     }
+  }
+
+  /**
+   * Reports how a call admitted by tryAcquire() ended, classified as execute() does: no error is a
+   * success, a cancellation neither, an unhealthy error (isFailure) a failure; any other error means
+   * the upstream answered (a business or caller error is not ill health), so a success.
+   */
+  settle(permit: BreakerPermit, error?: unknown): void {
+    if (error === undefined) permit.success();
+    else if (isCancellation(error)) permit.release();
+    else if (this.#isFailure(error)) permit.failure();
+    else permit.success();
   }
 
   /** Back to closed with a clean rule (admin action). */

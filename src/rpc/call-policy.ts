@@ -6,6 +6,7 @@ import {
   Bulkhead, CircuitBreaker, composeCallPolicy, defaultRetryable, ErrorRateRule, HedgePolicy, LatencyEstimator, RateLimiter, RateLimitPolicy,
   RetryBudget, RetryPolicy, wrap, type Policy,
 } from "../resilience/index.ts";
+import { createStreamAdmission, type StreamAdmission } from "./stream-admission.ts";
 
 export interface RetryOptions {
   readonly maxAttempts: number;
@@ -68,6 +69,8 @@ export interface RouteCallPolicy {
   /** True when a retry policy handles never-sent failures (so the group shouldn't retry them itself). */
   readonly retries: boolean;
   readonly parts: { retry?: RetryPolicy; hedge?: HedgePolicy; bulkhead?: Bulkhead; rateLimit?: RateLimitPolicy };
+  /** The same rate limit, bulkheads and breaker for streaming calls (which can't be retried or hedged). */
+  readonly streams: StreamAdmission;
 }
 
 export function createRouteCallPolicy(o: RouteResilienceOptions, up: UpstreamResilience): RouteCallPolicy {
@@ -102,5 +105,6 @@ export function createRouteCallPolicy(o: RouteResilienceOptions, up: UpstreamRes
     policy: composeCallPolicy({ rateLimit, bulkhead, breaker: up.breaker, retry, hedge }),
     retries: retry !== undefined,
     parts: { retry, hedge, bulkhead: routeBulkhead, rateLimit },
+    streams: createStreamAdmission({ rateLimit, bulkheads: [routeBulkhead, up.bulkhead].filter((b) => b !== undefined), breaker: up.breaker }),
   };
 }

@@ -1,3 +1,4 @@
 export * from "./upstream-group.ts";
 export * from "./invoker.ts";
 export * from "./call-policy.ts";
+export * from "./stream-admission.ts";

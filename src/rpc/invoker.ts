@@ -31,6 +31,11 @@ export interface InvokeOptions {
   readonly maxReplyBytes?: number;
   /** Identity for per-client rate limits (IP, or a JWT claim). */
   readonly clientKey?: string;
+  /**
+   * When the gateway received the request (Date.now() ms; default: now). The deadline counts from
+   * here, so time spent before the call (reading the request body) is taken off what goes upstream.
+   */
+  readonly receivedAt?: number;
 }
 
 export interface AfterDisconnect {
@@ -80,10 +85,26 @@ export class Invoker {
     return p;
   }
 
-  stream(requests: AsyncIterable<Uint8Array>, o: InvokeOptions): Promise<StreamReply> {
+  /**
+   * A streaming call, admitted by the route's rate limit, bulkheads and breaker like a unary call
+   * (stream-admission.ts); its bulkhead slots are held until the stream ends.
+   */
+  async stream(requests: AsyncIterable<Uint8Array>, o: InvokeOptions): Promise<StreamReply> {
     const deadline = this.#deadline(o);
     this.stats.calls++;
-    return o.group.stream(requests, { method: o.method, metadata: o.metadata, deadline, signal: o.clientSignal, maxReplyBytes: o.maxReplyBytes });
+    const permit = await o.policy.calls?.streams.admit({ clientKey: o.clientKey, signal: o.clientSignal }).catch((e: unknown) => {
+      throw namingUpstream(toGatewayError(e), o.group.name);
+    });
+    let reply: StreamReply;
+    try {
+      reply = await o.group.stream(requests, { method: o.method, metadata: o.metadata, deadline, signal: o.clientSignal, maxReplyBytes: o.maxReplyBytes });
+    } catch (e) {
+      permit?.done(e);
+      throw e;
+    }
+    if (!permit) return reply;
+    reply.metadata.then(() => permit.done(), (e: unknown) => permit.done(e));
+    return { metadata: reply.metadata, messages: onFirst(reply.messages, () => permit.replied()) };
   }
 
   #deadline(o: InvokeOptions): number {
@@ -92,8 +113,36 @@ export class Invoker {
       throw new GatewayError({ code: GrpcCode.DEADLINE_EXCEEDED, reason: Reason.upstreamTimeout, message: "deadline already expired; upstream not called" });
     }
     const ms = Math.min(requested ?? o.policy.timeoutMs, o.policy.maxTimeoutMs);
-    return Date.now() + ms;
+    const now = Date.now();
+    const deadline = Math.min(o.receivedAt ?? now, now) + ms;
+    if (deadline <= now) {
+      throw new GatewayError({ code: GrpcCode.DEADLINE_EXCEEDED, reason: Reason.upstreamTimeout, message: `deadline of ${ms}ms passed before the call could start (the request took that long to arrive); upstream not called` });
+    }
+    return deadline;
   }
+}
+
+/** The same messages; `fn` runs when the first one arrives. */
+function onFirst(messages: AsyncIterable<Uint8Array>, fn: () => void): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]() {
+      const it = messages[Symbol.asyncIterator]();
+      let waiting = true;
+      return {
+        next: () => {
+          if (!waiting) return it.next();
+          return it.next().then((r) => {
+            if (waiting && !r.done) {
+              waiting = false;
+              fn();
+            }
+            return r;
+          });
+        },
+        return: (v?: unknown) => it.return?.(v) ?? Promise.resolve({ done: true as const, value: undefined }),
+      };
+    },
+  };
 }
 
 /**

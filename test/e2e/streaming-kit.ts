@@ -91,10 +91,17 @@ export interface GatewayProcess {
   readonly pid: number;
   /** Resident set size now, in bytes (Linux /proc). */
   rss(): number;
+  /** What the process wrote so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Settles when the process exits. */
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  /** Sends a signal (the caller awaits `exited`). */
+  signal(sig: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
   stop(): Promise<void>;
 }
 
-function command(rt: RuntimeName): string[] {
+export function gatewayCommand(rt: RuntimeName): string[] {
   const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
   switch (rt) {
     case "node":
@@ -126,9 +133,14 @@ export async function startGatewayProcess(backendPort: number, o: { runtime?: Ru
       ...o.config,
     }),
   );
-  const [cmd, ...args] = command(o.runtime ?? "bun");
+  const [cmd, ...args] = gatewayCommand(o.runtime ?? "bun");
   const child: ChildProcess = spawn(cmd!, args, { cwd: ROOT, env: { ...process.env, SLUICE_CONFIG: configPath }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start in 20 s:\n${out}`)), 20_000);
     const onData = (d: Buffer) => {
@@ -156,9 +168,15 @@ export async function startGatewayProcess(backendPort: number, o: { runtime?: Ru
       const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
       return Number(m![1]) * 1024;
     },
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    signal: (sig) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    },
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         const t = setTimeout(() => child.kill("SIGKILL"), 5_000);
         child.once("exit", () => {
           clearTimeout(t);

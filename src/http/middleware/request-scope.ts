@@ -75,6 +75,11 @@ export class RequestScope {
     return undefined;
   }
 
+  /** When the request arrived (Date.now() ms): the call's deadline counts from here. */
+  get receivedAt(): number {
+    return this.#startMs;
+  }
+
   /** The verified token's claims once enter() passed; null without a token or auth. */
   get claims(): JwtClaims | null {
     return this.#claims;
