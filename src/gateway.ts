@@ -23,6 +23,7 @@ import {
   decodeStatusDetails,
   indexMethods,
   loadHttpRoutes,
+  readHttpRules,
   registryFromDescriptorSets,
   selectResponseBody,
   type MethodInfo,
@@ -167,13 +168,20 @@ async function buildGeneration(o: GatewayOptions, config: Config, shared: Shared
       continue;
     }
     const built = buildUpstream(u, { runtime, lookup: o.lookup, protocols: o.protocols });
-    built.resilience.breaker?.onStateChange.on((e) => shared.telemetry.metrics.breakerChanged({ name: u.name, to: e.to }));
+    const breaker = built.resilience.breaker;
+    if (breaker) {
+      // The gauge shows every breaker from the start (closed), not only once it first changed state.
+      shared.telemetry.metrics.breakerChanged({ name: u.name, to: breaker.state });
+      breaker.onStateChange.on((e) => shared.telemetry.metrics.breakerChanged({ name: u.name, to: e.to }));
+    }
     upstreams.set(u.name, built);
     created.push(built.group);
   }
   const groups = new Map<string, UpstreamGroup>([...upstreams].map(([k, v]) => [k, v.group]));
   const metrics = shared.telemetry.metrics;
-  const resolveTarget = createTargetResolver(config, upstreams, { retry: (e) => metrics.retry(e), hedge: (e) => metrics.hedge(e) });
+  // Methods bound to HTTP GET are idempotent unless a route says otherwise (retries, hedging).
+  const getBound = new Set(readHttpRules(registry).items.filter((r) => r.spec.httpMethod === "GET").map((r) => `/${r.rpc.parent.typeName}/${r.rpc.name}`));
+  const resolveTarget = createTargetResolver(config, upstreams, { retry: (e) => metrics.retry(e), hedge: (e) => metrics.hedge(e) }, getBound);
   const target = (m: MethodInfo) => {
     const t = resolveTarget(m);
     return t && { group: t.upstream.group, policy: t.policy, rateLimitKey: t.rateLimitKey, bodyReadTimeoutMs: t.bodyReadTimeoutMs };

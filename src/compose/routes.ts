@@ -32,8 +32,26 @@ export interface PolicyHooks {
   hedge?(e: { upstream: string; method: string }): void;
 }
 
+/** MethodOptions.IdempotencyLevel (google/protobuf/descriptor.proto): NO_SIDE_EFFECTS = 1, IDEMPOTENT = 2. */
+const IDEMPOTENCY_UNKNOWN = 0;
+
+/**
+ * Whether a method is safe to retry or hedge when no route sets `idempotent`: it is bound to HTTP GET
+ * by google.api.http (GET is safe and idempotent, RFC 9110 §9.2.1-9.2.2) or declares
+ * `option idempotency_level = NO_SIDE_EFFECTS | IDEMPOTENT` (the level gRPC clients use for the same
+ * decision). `getBound` holds the "/pkg.Service/Method" paths of GET-bound methods.
+ */
+export function idempotentByDeclaration(m: MethodInfo, getBound: ReadonlySet<string>): boolean {
+  return getBound.has(m.ref.path) || (m.desc.idempotency as number) !== IDEMPOTENCY_UNKNOWN;
+}
+
 /** Resolves (once per method) the upstream and policy serving a method; undefined if none does. */
-export function createTargetResolver(config: Config, upstreams: ReadonlyMap<string, BuiltUpstream>, hooks: PolicyHooks = {}): (m: MethodInfo) => MethodTarget | undefined {
+export function createTargetResolver(
+  config: Config,
+  upstreams: ReadonlyMap<string, BuiltUpstream>,
+  hooks: PolicyHooks = {},
+  getBound: ReadonlySet<string> = new Set(),
+): (m: MethodInfo) => MethodTarget | undefined {
   const cache = new Map<string, MethodTarget | null>();
   return (m) => {
     let t = cache.get(m.ref.path);
@@ -45,7 +63,7 @@ export function createTargetResolver(config: Config, upstreams: ReadonlyMap<stri
       cache.set(m.ref.path, null);
       return undefined;
     }
-    const idempotent = route?.idempotent ?? false;
+    const idempotent = route?.idempotent ?? idempotentByDeclaration(m, getBound);
     const needsPolicy = upstream.resilience.breaker || upstream.resilience.bulkhead || route?.retry || route?.hedge || route?.maxConcurrent || route?.rateLimit;
     const calls = needsPolicy
       ? createRouteCallPolicy(

@@ -26,7 +26,7 @@ export { protocolError, tooLargeError } from "./errors.ts";
 export { encodeFrame } from "./frame-encode.ts";
 export { checkFramePrefix, decodeFrame } from "./frame-decode.ts";
 export { FrameDecoder } from "./frame-decoder.ts";
-export type { DecodeOutput } from "./frame-decoder.ts";
+export type { DecodeOutput, FrameDecoderOptions, SkippedFrame } from "./frame-decoder.ts";
 export { decodeKitexProtobuf, encodeKitexProtobuf } from "./kitex-protobuf.ts";
 export { decodeErrorProto, encodeErrorProto } from "./error-proto.ts";
 export { decodeTApplicationException, decodeThriftMessage, encodeTApplicationException, encodeThriftMessage } from "./thrift-binary.ts";

@@ -76,7 +76,8 @@ export class TTHeaderConnection implements Connection {
     this.protocol = mode === "mux" ? "ttheader-mux" : "ttheader-pool";
     this.capacity = mode === "mux" ? Math.max(1, options.capacity ?? DEFAULT_MUX_CAPACITY) : 1;
     this.#limits = resolveLimits(options.limits);
-    this.#decoder = new FrameDecoder(this.#limits);
+    // An oversized reply fails its own call only; the calls multiplexed beside it carry on.
+    this.#decoder = new FrameDecoder(this.#limits, { skipOversized: true });
     this.#now = options.now ?? Date.now;
     this.createdAt = this.#now();
     this.#lastUsedAt = this.createdAt;
@@ -272,7 +273,22 @@ export class TTHeaderConnection implements Connection {
       if (this.state === "closed") return; // a frame may have closed it
       this.#onFrame(frame);
     }
+    for (const big of out.skipped ?? []) {
+      if (this.state === "closed") return;
+      this.#onOversized(big.seqId, big.size);
+    }
     if (out.error) this.#protocolFailure(out.error);
+  }
+
+  /** A reply over the frame limit, read past unbuffered: its call fails with message_too_large. */
+  #onOversized(seqId: number, size: number): void {
+    let call = this.#pending.get(seqId);
+    if (!call && this.mode === "pingpong" && this.#pending.size === 1) call = this.#pending.values().next().value;
+    if (!call) {
+      this.#unknownSeq++;
+      return;
+    }
+    this.#settle(call, E.tooLargeReplyError(this.#endpoint, size, this.#limits.maxFrameSize));
   }
 
   #onFrame(frame: TTHeaderFrame): void {

@@ -45,6 +45,15 @@ export function deadlineError(endpoint: string, neverSent: boolean): GatewayErro
   return new GatewayError({ code: GrpcCode.DEADLINE_EXCEEDED, reason: Reason.upstreamTimeout, message: `deadline exceeded waiting for ${endpoint}`, neverSent, endpoint });
 }
 
+export function tooLargeReplyError(endpoint: string, size: number, limit: number): GatewayError {
+  return new GatewayError({
+    code: GrpcCode.RESOURCE_EXHAUSTED,
+    reason: Reason.messageTooLarge,
+    message: `reply frame of ${size} bytes from ${endpoint} exceeds the limit of ${limit} bytes (upstream.maxMessageBytes plus room for headers)`,
+    endpoint,
+  });
+}
+
 export function connectError(endpoint: string, cause: unknown): GatewayError {
   const timeout = cause instanceof Error && cause.name === "ConnectTimeoutError";
   const detail = cause instanceof Error ? cause.message : String(cause);
