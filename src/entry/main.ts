@@ -38,7 +38,7 @@ export async function main(rt: Runtime): Promise<void> {
     const descriptorPath = demoDescriptorPath();
     const backend = await startDemoBackend({ runtime: rt, descriptorPath, orderLatencyMs: Number(rt.env("SLUICE_DEMO_ORDER_MS") ?? 300) });
     stops.push(() => backend.stop());
-    config = parseConfig(demoConfig({ port: Number(portEnv ?? 8080), descriptorPath, backendPort: protocol === "grpc" ? backend.grpcPort : backend.ttheaderPort, protocol }));
+    config = parseConfig(demoConfig({ port: Number(portEnv ?? 8080), descriptorPath, backendPort: protocol === "grpc" ? backend.grpcPort : backend.ttheaderPort, protocol, grpcPort: backend.grpcPort }));
   }
   const logger = createLogger({ level: config.logging.level });
   const gw = await startGateway({ config, runtime: rt, logger });
