@@ -188,10 +188,11 @@ async function buildGeneration(o: GatewayOptions, config: Config, shared: Shared
   };
 
   const lookupRoute = createRouteLookup(registry, methods);
+  const headers = withHashHeaders(config);
   const edge = await createEdgeDeps({
     auth: config.auth,
     routes: config.routes,
-    headers: config.headers,
+    headers,
     sampleRatio: config.tracing.sampleRatio,
     matches: matchesMethod,
     secrets: { env: (n) => runtime.env(n), readTextFile: (p) => runtime.readTextFile(resolvePath(o.baseDir, p)) },
@@ -206,7 +207,7 @@ async function buildGeneration(o: GatewayOptions, config: Config, shared: Shared
     methods,
     lookupRoute,
     target,
-    forwardHeaders: config.headers.forward,
+    forwardHeaders: headers.forward,
     errorOptions: { decodeDetails: (bin) => decodeStatusDetails(registry, bin), bizErrorStatus: config.businessErrorStatus },
     compression: {
       enabled: config.compression.enabled,
@@ -225,6 +226,15 @@ async function buildGeneration(o: GatewayOptions, config: Config, shared: Shared
   });
   for (const g of created) shared.observed.set(g, shared.telemetry.observeGroup(g));
   return { config, app, upstreams, groups, upstreamKeys, verifier: edge.verifier, inFlight: edge.inFlight };
+}
+
+/**
+ * The balancer reads a ring_hash key from the call's upstream metadata, which holds only forwarded headers:
+ * an upstream's `hashHeader` is forwarded too, or consistent hashing silently degrades to random picks.
+ */
+function withHashHeaders(config: Config): Config["headers"] {
+  const extra = config.upstreams.flatMap((u) => (u.balancer === "ring_hash" && u.hashHeader && !config.headers.forward.includes(u.hashHeader) ? [u.hashHeader] : []));
+  return extra.length === 0 ? config.headers : { ...config.headers, forward: [...config.headers.forward, ...new Set(extra)] };
 }
 
 export async function startGateway(o: GatewayOptions): Promise<Gateway> {

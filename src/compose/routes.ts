@@ -56,7 +56,9 @@ export function createTargetResolver(
   return (m) => {
     let t = cache.get(m.ref.path);
     if (t !== undefined) return t ?? undefined;
-    const svc = config.services.find((s) => matchesService(s.match, m.ref.service));
+    // First match wins: a "pkg.Service/Method" entry listed first sends one method elsewhere (e.g. a Kitex
+    // service's streaming methods over gRPC, its unary ones over TTHeader).
+    const svc = config.services.find((s) => matchesMethod(s.match, m));
     const upstream = svc ? upstreams.get(svc.upstream) : undefined;
     const route = config.routes.find((r) => matchesMethod(r.method, m));
     if (!upstream) {

@@ -4,7 +4,7 @@ import type { UpstreamConfig } from "../config/index.ts";
 import { createStaticResolver, DnsResolver, type LookupFn, type Resolver } from "../discovery/index.ts";
 import { createUpstreamResilience, UpstreamGroup, type UpstreamResilience } from "../rpc/index.ts";
 import type { H2TlsOptions, Runtime } from "../runtime/index.ts";
-import { createGrpcConnection, createMuxConnection, createPingpongConnection, type Connection, type EndpointAddress } from "../upstream/index.ts";
+import { createGrpcConnection, createMuxConnection, createPingpongConnection, IdleLedger, type Connection, type EndpointAddress } from "../upstream/index.ts";
 
 export interface BuiltUpstream {
   readonly group: UpstreamGroup;
@@ -135,6 +135,8 @@ export function buildUpstream(u: UpstreamConfig, f: UpstreamFactories): BuiltUps
     maxConcurrentPerConnection: pingpong ? 1 : u.pool.maxConcurrentPerConnection,
     idleTimeoutMs: u.pool.idleTimeout,
     maxIdle: u.pool.maxIdle,
+    // Pool mode is Kitex's long pool: idle connections of all endpoints together are capped as well.
+    ...(pingpong ? { idleLedger: new IdleLedger(u.pool.maxIdleGlobal) } : {}),
     queueSize: u.pool.queueSize,
     queueTimeoutMs: u.pool.queueTimeout,
     // Every protocol: the pool retires connections past this age (open-before-retire when multiplexed).

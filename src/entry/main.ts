@@ -1,6 +1,6 @@
 // Shared entry: load config (--config, SLUICE_CONFIG) or start the built-in demo; run until SIGINT/SIGTERM
 // (graceful: drain, then exit 0); SIGHUP or a changed config file reloads it.
-import { parseConfig, parseConfigText, type Config } from "../config/index.ts";
+import { ConfigError, parseConfig, parseConfigText, type Config } from "../config/index.ts";
 import { ConfigReloader, gracefulShutdown } from "../lifecycle/index.ts";
 import { createLogger } from "../observability/index.ts";
 import { demoConfig, type DemoProtocol } from "../demo/demo-config.ts";
@@ -16,6 +16,17 @@ function argValue(args: string[], name: string): string | undefined {
 }
 
 export async function main(rt: Runtime): Promise<void> {
+  try {
+    await run(rt);
+  } catch (e) {
+    // Start-up failed (invalid config, unreadable descriptor set, port in use): say why in one message, not a
+    // crash dump; a config error lists every problem with its path.
+    console.error(e instanceof ConfigError ? e.message : `sluice: start-up failed: ${e instanceof Error ? e.message : String(e)}`);
+    rt.exit(1);
+  }
+}
+
+async function run(rt: Runtime): Promise<void> {
   const args = rt.args();
   const configPath = argValue(args, "--config") ?? rt.env("SLUICE_CONFIG");
   const portEnv = rt.env("PORT");
@@ -38,7 +49,7 @@ export async function main(rt: Runtime): Promise<void> {
     const descriptorPath = demoDescriptorPath();
     const backend = await startDemoBackend({ runtime: rt, descriptorPath, orderLatencyMs: Number(rt.env("SLUICE_DEMO_ORDER_MS") ?? 300) });
     stops.push(() => backend.stop());
-    config = parseConfig(demoConfig({ port: Number(portEnv ?? 8080), descriptorPath, backendPort: protocol === "grpc" ? backend.grpcPort : backend.ttheaderPort, protocol }));
+    config = parseConfig(demoConfig({ port: Number(portEnv ?? 8080), descriptorPath, backendPort: protocol === "grpc" ? backend.grpcPort : backend.ttheaderPort, protocol, grpcPort: backend.grpcPort }));
   }
   const logger = createLogger({ level: config.logging.level });
   const gw = await startGateway({ config, runtime: rt, logger });

@@ -1,6 +1,7 @@
 // EndpointPool's options and stats snapshot.
 import type { BackoffOptions } from "../core/index.ts";
 import type { AgeStats } from "./pool-age.ts";
+import type { IdleLedger } from "./idle-ledger.ts";
 import type { Connection } from "./types.ts";
 
 export interface PoolOptions {
@@ -17,6 +18,8 @@ export interface PoolOptions {
   readonly idleTimeoutMs: number;
   /** Idle (no call in flight) connections kept; more are closed on release (Kitex maxIdlePerAddress). */
   readonly maxIdle: number;
+  /** Shared by the pools of one upstream: a cap on their idle connections together (Kitex maxIdleGlobal). */
+  readonly idleLedger?: IdleLedger;
   readonly queueSize: number;
   readonly queueTimeoutMs: number;
   /** Delay before re-opening minConnections after connect failures (default RECONNECT_BACKOFF). */

@@ -8,6 +8,7 @@ import { RECONNECT_BACKOFF, type PoolOptions, type PoolStats } from "./pool-opti
 import type { Connection, ConnectionState } from "./types.ts";
 
 export { RECONNECT_BACKOFF, type PoolOptions, type PoolStats } from "./pool-options.ts";
+export { IdleLedger } from "./idle-ledger.ts";
 
 interface Waiter {
   resolve: (c: Connection) => void;
@@ -52,6 +53,7 @@ export class EndpointPool {
         closed: () => this.#closed,
       },
     );
+    o.idleLedger?.register(this, () => this.#idleCount());
     if (o.idleTimeoutMs > 0) {
       this.#sweeper = setInterval(() => this.#sweepIdle(), Math.max(50, Math.min(o.idleTimeoutMs / 2, 5000)));
       (this.#sweeper as { unref?: () => void }).unref?.();
@@ -146,7 +148,7 @@ export class EndpointPool {
       return;
     }
     this.#age.released(conn);
-    if (this.#load(conn) === 0 && conn.state === "ready" && this.#idleCount() > this.#o.maxIdle && this.#live() > this.#o.minConnections) {
+    if (this.#load(conn) === 0 && conn.state === "ready" && this.#live() > this.#o.minConnections && (this.#idleCount() > this.#o.maxIdle || this.#o.idleLedger?.over())) {
       conn.drain();
     }
   }
@@ -164,6 +166,7 @@ export class EndpointPool {
   /** Stop using every connection: calls in flight finish, then they close. */
   drain(): void {
     this.#closed = true;
+    this.#o.idleLedger?.forget(this);
     if (this.#sweeper) clearInterval(this.#sweeper);
     clearTimeout(this.#reconnectTimer);
     this.#age.stop();

@@ -43,7 +43,13 @@ async function run(upstream: Partial<UpstreamInput>, watchMs: number) {
       return s[1]! > 0 && s[2]! > 0;
     }, watchMs, 50);
     const reachedMs = Date.now() - scaledAt;
-    await sleepMs(300);
+    // Then let them serve a share (polled, bounded: a loaded machine serves fewer calls per fixed sleep).
+    if (reached) {
+      await waitFor(async () => {
+        const s = await served();
+        return s[1]! > 20 && s[2]! > 20;
+      }, 5_000, 50);
+    } else await sleepMs(300);
     const r = await load.stop();
     return { r, reached, reachedMs, served: await served(), perTarget: relay.stats.perTarget };
   } finally {

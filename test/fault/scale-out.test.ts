@@ -37,7 +37,9 @@ async function run(upstream: Partial<UpstreamInput>, watchMs: number) {
   relay.setTargets([target(b1), target(b2), target(b3)]);
   const reached = await waitFor(() => served()[1]! > 0 && served()[2]! > 0, watchMs);
   const reachedMs = Date.now() - scaledAt;
-  await sleepMs(200);
+  // Then let them serve a share (polled, bounded: a loaded machine serves fewer calls per fixed sleep).
+  if (reached) await waitFor(() => served()[1]! > 20 && served()[2]! > 20, 5_000);
+  else await sleepMs(200);
   const r = await load.stop();
   return { r, reached, reachedMs, served: served(), relay };
 }

@@ -21,9 +21,11 @@ export async function startFaultGateway(o: {
   descriptors?: string;
   lookup?: LookupFn;
   defaults?: ConfigInput["defaults"];
+  /** Default 0 (ephemeral). */
+  listenPort?: number;
 }): Promise<Gateway> {
   const config = parseConfig({
-    listen: { host: "127.0.0.1", port: 0 },
+    listen: { host: "127.0.0.1", port: o.listenPort ?? 0 },
     descriptors: [o.descriptors ?? DESCRIPTORS],
     upstreams: [o.upstream],
     services: [{ match: "*", upstream: o.upstream.name }],
