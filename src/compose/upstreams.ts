@@ -108,7 +108,8 @@ function ttheaderFactory(u: UpstreamConfig, rt: Runtime): (a: EndpointAddress, i
       keepAliveMs: u.keepalive.interval > 0 ? u.keepalive.interval : 30_000,
       toService: u.serviceName,
       fromService: "sluice",
-      limits: { maxFrameSize: u.maxMessageBytes + 64 * 1024 },
+      // The frame limit leaves room for the header block beside the message (64 KiB unless maxHeaderBytes is larger).
+      limits: { maxFrameSize: u.maxMessageBytes + Math.max(64 * 1024, u.maxHeaderBytes + 4096), maxHeaderSize: u.maxHeaderBytes },
     });
 }
 
@@ -173,6 +174,8 @@ export function buildUpstream(u: UpstreamConfig, f: UpstreamFactories): BuiltUps
     breaker: u.breaker === false ? undefined : { threshold: u.breaker.threshold, minSamples: u.breaker.minSamples, windowMs: u.breaker.window, cooldownMs: u.breaker.cooldown, halfOpenProbes: u.breaker.halfOpenProbes },
     retryBudget: u.retryBudget,
     maxConcurrent: u.maxConcurrent || undefined,
+    queueSize: u.queueSize,
+    queueTimeoutMs: u.queueTimeout,
   });
   return { group, resilience };
 }

@@ -21,6 +21,12 @@ export const DEFAULTS = {
       queueTimeoutMs: 1_000,
     },
     muxConnections: 2,
+    // Upstream bulkhead (maxConcurrent): no queue unless asked for, so a saturated upstream sheds load at once
+    // (as before these keys existed); with queueSize > 0 a call waits at most queueTimeout, then 503 overloaded.
+    bulkhead: { queueSize: 0, queueTimeoutMs: 1_000 },
+    // TTHeader: largest header block (HEADER_SIZE*4) accepted in a reply. Older Kitex (gopkg < v0.1.8) only
+    // accept headers below 64 KiB (spec §1.4, §12.5), so a sane peer never sends more.
+    ttheaderMaxHeaderBytes: 65_532,
     // Off for gRPC and TTHeader alike: Kitex clients have no max age and neither has grpc-go/grpc-js on the
     // client side (MAX_CONNECTION_AGE is a server setting), and endpoints that discovery reports get their own
     // pools at once. Set it when several instances hide behind one address (L4 balancer, virtual IP).

@@ -124,12 +124,21 @@ const upstreamSchema = z
       .default({ ...d.retryBudget }),
     /** Bulkhead over all calls to this upstream (0 = none). */
     maxConcurrent: z.number().int().nonnegative().default(0),
+    /** With maxConcurrent: calls that may wait for a slot (FIFO) beyond it; more are refused 503 at once. */
+    queueSize: z.number().int().nonnegative().default(d.bulkhead.queueSize),
+    /** With maxConcurrent: longest wait in that queue, then 503 overloaded naming the upstream. */
+    queueTimeout: duration.default(d.bulkhead.queueTimeoutMs),
     /** Connections opened per endpoint at start-up and when an address appears (default: pool.minConnections). */
     warmup: z.number().int().nonnegative().optional(),
     /** gRPC only: connect with TLS (see tlsSchema); absent = h2c (plaintext HTTP/2). */
     tls: tlsSchema.optional(),
     connectTimeout: duration.default(d.connectTimeoutMs),
     maxMessageBytes: size.default(DEFAULTS.limits.maxMessageBytes),
+    /**
+     * TTHeader only: largest header block of a reply (spec §1.4: HEADER_SIZE*4, at most 65535*4 bytes). A reply
+     * over it is a protocol error that fails the connection's calls (the frame can't be trusted to resync).
+     */
+    maxHeaderBytes: size.pipe(z.number().min(2, "expected at least 2 bytes").max(65535 * 4, "expected at most 262140 bytes (65535*4, the largest the HEADER_SIZE field can say)")).default(d.ttheaderMaxHeaderBytes),
     /** TTHeader mux: connections per endpoint. */
     muxConnections: z.number().int().positive().default(d.muxConnections),
     /** Retire connections after this age, jittered +/-10 % (0 = never); every protocol. See DEFAULTS.upstream.maxAgeMs. */
