@@ -21,10 +21,19 @@ export interface PoolStatsLike {
   readonly connectFailures: number;
 }
 
+/** The balancer's view of one endpoint: outlier-ejection state (absent when ejection is off). */
+export interface BalancedEndpointLike {
+  readonly key: string;
+  readonly ejected?: boolean;
+  /** Ejections so far while the endpoint has been in the list. */
+  readonly ejections?: number;
+}
+
 export interface GroupStatsLike {
   readonly name: string;
   readonly endpoints: readonly PoolStatsLike[];
   readonly draining?: readonly PoolStatsLike[];
+  readonly balancer?: { readonly endpoints: readonly BalancedEndpointLike[] };
 }
 
 /** One finished upstream attempt (UpstreamGroup.onOutcome). */
@@ -125,8 +134,35 @@ export class GatewayMetrics {
           collect: (add) => forEachPool(sources.groups(), (u, p) => add({ upstream: u, endpoint: p.key }, value(p))),
         }),
       );
-    poolCounter("sluice_upstream_connections_opened_total", "Upstream connections opened.", (p) => p.opened);
-    poolCounter("sluice_upstream_connect_failures_total", "Upstream connection attempts that failed.", (p) => p.connectFailures);
+    // The pool counts dials as it starts them; a dial still in progress or one that failed is not an open
+    // connection, so both are taken out here (failed dials have their own counter).
+    poolCounter("sluice_upstream_connections_opened_total", "Upstream connections opened (dials that succeeded).", (p) => Math.max(0, p.opened - p.connectFailures - p.connections.connecting));
+    poolCounter("sluice_upstream_connect_failures_total", "Upstream connection attempts (dials) that failed.", (p) => p.connectFailures);
+
+    // Outlier ejection per endpoint, from the balancers of the groups serving or still draining.
+    r.gauge<"upstream" | "endpoint">({
+      name: "sluice_upstream_endpoint_ejected",
+      help: "1 while outlier detection has taken the endpoint out of rotation, else 0.",
+      labelNames: ["upstream", "endpoint"],
+      collect: (g) => {
+        g.reset();
+        // A replaced group still draining has the same name: ejected in either counts.
+        const seen = new Map<string, { u: string; key: string; on: boolean }>();
+        forEachBalanced(sources.groups(), (u, e) => {
+          const id = `${u}\u0000${e.key}`;
+          seen.set(id, { u, key: e.key, on: (seen.get(id)?.on ?? false) || e.ejected === true });
+        });
+        for (const { u, key, on } of seen.values()) g.labels({ upstream: u, endpoint: key }).set(on ? 1 : 0);
+      },
+    });
+    r.register(
+      new CallbackCounter<"upstream" | "endpoint">({
+        name: "sluice_upstream_ejections_total",
+        help: "Outlier ejections of the endpoint.",
+        labelNames: ["upstream", "endpoint"],
+        collect: (add) => forEachBalanced(sources.groups(), (u, e) => add({ upstream: u, endpoint: e.key }, e.ejections ?? 0)),
+      }),
+    );
 
     const inv = sources.invokerStats;
     if (inv !== undefined) {
@@ -203,6 +239,10 @@ export class GatewayMetrics {
   render(): string {
     return this.registry.render();
   }
+}
+
+function forEachBalanced(groups: Iterable<GroupStatsLike>, fn: (upstream: string, e: BalancedEndpointLike) => void): void {
+  for (const g of groups) for (const e of g.balancer?.endpoints ?? []) fn(g.name, e);
 }
 
 function forEachPool(groups: Iterable<GroupStatsLike>, fn: (upstream: string, p: PoolStatsLike) => void): void {
