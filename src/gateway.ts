@@ -167,13 +167,8 @@ async function buildGeneration(o: GatewayOptions, config: Config, shared: Shared
       upstreams.set(u.name, kept);
       continue;
     }
+    // Its breaker shows in the metrics once this generation is the running one (read at scrape time).
     const built = buildUpstream(u, { runtime, lookup: o.lookup, protocols: o.protocols });
-    const breaker = built.resilience.breaker;
-    if (breaker) {
-      // The gauge shows every breaker from the start (closed), not only once it first changed state.
-      shared.telemetry.metrics.breakerChanged({ name: u.name, to: breaker.state });
-      breaker.onStateChange.on((e) => shared.telemetry.metrics.breakerChanged({ name: u.name, to: e.to }));
-    }
     upstreams.set(u.name, built);
     created.push(built.group);
   }
@@ -255,6 +250,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     groups: () => [...current.groups.values(), ...retiring].map((g) => g.stats()),
     ready: () => warmedUp && !draining,
     memoryRss: () => runtime.memoryRss(),
+    // The running config's breakers only: not a removed or replaced upstream's, nor those of a refused reload.
+    breakers: () => [...current.upstreams].flatMap(([name, u]) => (u.resilience.breaker ? [{ name, state: u.resilience.breaker.state }] : [])),
   });
   const log = telemetry.logger;
   const shared: Shared = { invoker, telemetry, inFlight: new InFlight(), ready: () => warmedUp && !draining, draining: () => draining, observed: new Map() };

@@ -23,6 +23,8 @@ export interface EdgeTelemetryOptions {
   readonly groups: () => Iterable<GroupStatsLike>;
   readonly ready: () => boolean;
   readonly memoryRss?: () => number;
+  /** Circuit breakers of the running config's upstreams (name = upstream), read at scrape time. */
+  readonly breakers?: () => Iterable<{ readonly name: string; readonly state: string }>;
   /** For tests: the exporter's transport. */
   readonly fetch?: (input: string, init: RequestInit) => Promise<Response>;
 }
@@ -63,6 +65,7 @@ export function createEdgeTelemetry(o: EdgeTelemetryOptions): EdgeTelemetry {
     invokerStats: () => o.invoker.stats,
     ready: o.ready,
     ...(o.memoryRss !== undefined ? { memoryRss: o.memoryRss } : {}),
+    ...(o.breakers !== undefined ? { breakers: o.breakers } : {}),
     ...(exporter !== undefined ? { spanExporter: () => exporter.stats() } : {}),
   });
   o.invoker.onFinishedAfterClientLeft.on((e) => {

@@ -50,6 +50,11 @@ export interface MetricsSources {
   readonly ready?: () => boolean;
   readonly memoryRss?: () => number;
   readonly spanExporter?: () => { readonly exported: number; readonly dropped: number; readonly failed: number };
+  /**
+   * The circuit breakers of the running config's upstreams, read at scrape time: a removed upstream's series
+   * goes, a replaced one's old breaker (still draining) is never shown, a refused reload shows nothing new.
+   */
+  readonly breakers?: () => Iterable<{ readonly name: string; readonly state: string }>;
 }
 
 export class GatewayMetrics {
@@ -96,7 +101,20 @@ export class GatewayMetrics {
     });
     this.retries = r.counter({ name: "sluice_upstream_retries_total", help: "Retries started by the retry policy.", labelNames: ["upstream", "method"] });
     this.hedges = r.counter({ name: "sluice_upstream_hedges_total", help: "Hedged attempts started.", labelNames: ["upstream", "method"] });
-    this.breakerState = r.gauge({ name: "sluice_circuit_breaker_state", help: "1 for the current state of each circuit breaker (closed, open, half_open).", labelNames: ["breaker", "state"] });
+    const breakers = sources.breakers;
+    this.breakerState = r.gauge<"breaker" | "state">({
+      name: "sluice_circuit_breaker_state",
+      help: "1 for the current state of each circuit breaker (closed, open, half_open).",
+      labelNames: ["breaker", "state"],
+      ...(breakers !== undefined
+        ? {
+            collect: (g: Gauge<"breaker" | "state">) => {
+              g.reset();
+              for (const b of breakers()) for (const state of BREAKER_STATES) g.labels({ breaker: b.name, state }).set(state === b.state ? 1 : 0);
+            },
+          }
+        : {}),
+    });
     this.authFailures = r.counter({ name: "sluice_auth_failures_total", help: "Requests refused by JWT authentication, by reason.", labelNames: ["reason"] });
     this.configReloads = r.counter({ name: "sluice_config_reloads_total", help: "Config reloads by result (success, failure).", labelNames: ["result"] });
     this.lastReloadSuccess = r.gauge({ name: "sluice_config_last_reload_success_timestamp_seconds", help: "When the running config was loaded." });
@@ -227,8 +245,9 @@ export class GatewayMetrics {
     this.hedges.labels({ upstream: e.upstream, method: e.method.replace(/^\//, "") }).inc();
   }
 
+  /** Without a `breakers` source only: with one, the gauge is rebuilt from it at every scrape. */
   breakerChanged(e: { readonly name: string; readonly to: string }): void {
-    for (const state of ["closed", "open", "half_open"]) this.breakerState.labels({ breaker: e.name, state }).set(state === e.to ? 1 : 0);
+    for (const state of BREAKER_STATES) this.breakerState.labels({ breaker: e.name, state }).set(state === e.to ? 1 : 0);
   }
 
   reloaded(ok: boolean): void {
@@ -240,6 +259,8 @@ export class GatewayMetrics {
     return this.registry.render();
   }
 }
+
+const BREAKER_STATES = ["closed", "open", "half_open"] as const;
 
 function forEachBalanced(groups: Iterable<GroupStatsLike>, fn: (upstream: string, e: BalancedEndpointLike) => void): void {
   for (const g of groups) for (const e of g.balancer?.endpoints ?? []) fn(g.name, e);
