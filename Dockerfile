@@ -4,7 +4,9 @@
 #   docker run -p 8080:8080 -v "$PWD/config.yaml:/etc/sluice/config.yaml:ro" sluice
 # The config is mounted, not baked in (deploy/k8s/ mounts it from a ConfigMap); descriptor sets
 # named by relative paths resolve against /app.
-ARG BUN_VERSION=1
+# The Bun the project is developed and tested with: node_modules/bun in package-lock.json (test/deploy.test.ts
+# checks they agree). A floating tag would let a rebuild pick up an untested runtime.
+ARG BUN_VERSION=1.4.5
 
 FROM oven/bun:${BUN_VERSION} AS deps
 WORKDIR /app
@@ -25,8 +27,9 @@ COPY idl/descriptors.binpb ./idl/
 USER bun
 EXPOSE 8080
 # Liveness only (/healthz); readiness (/readyz) is for load balancers. No curl in the slim image: bun fetches.
+# On the port the gateway listens on: PORT when set (it overrides the config file's listen.port), else 8080.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["bun", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["bun", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 8080}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 STOPSIGNAL SIGTERM
 # Exec form: bun is PID 1 and gets SIGTERM/SIGHUP itself (no shell or npx in between, which would
 # swallow SIGHUP and report the wrong exit code).

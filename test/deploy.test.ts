@@ -74,12 +74,28 @@ describe("Dockerfile", () => {
     expect(cmd[cmd.indexOf("--config") + 1]).toBe("/etc/sluice/config.yaml");
   });
 
-  test("the health check probes /healthz on the exposed port", () => {
+  test("the health check probes /healthz on PORT, by default the exposed port", () => {
     expect(healthcheckCmd[0]).toBe("bun");
-    const url = /https?:\/\/[^'"]+/.exec(healthcheckCmd.join(" "))![0];
-    expect(new URL(url).pathname).toBe("/healthz");
+    const script = healthcheckCmd.join(" ");
+    // The URL with the port expression put back as the default it falls back to.
+    const m = /`http:\/\/127\.0\.0\.1:\$\{process\.env\.PORT \|\| (\d+)\}(\/[^`]*)`/.exec(script);
+    expect(m).not.toBeNull();
+    expect(m![2]).toBe("/healthz");
     expect(ADMIN_PATHS.has("/healthz")).toBe(true);
-    expect(new URL(url).port).toBe(String(gatewayConfig.listen.port));
+    expect(m![1]).toBe(String(gatewayConfig.listen.port));
+    expect(last("EXPOSE")!.args).toBe(m![1]!);
+  });
+
+  test("the Bun base image is pinned to the Bun in package-lock.json (node_modules/bun)", () => {
+    const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8"));
+    const locked: string = lock.packages["node_modules/bun"].version;
+    expect(locked).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(JSON.parse(readFileSync(join(ROOT, "node_modules", "bun", "package.json"), "utf8")).version).toBe(locked);
+    const arg = files.dockerfile.find((i) => i.op === "ARG" && i.args.startsWith("BUN_VERSION="));
+    expect(arg?.args).toBe(`BUN_VERSION=${locked}`);
+    // Every stage uses that ARG (a literal tag would bypass the pin).
+    const froms = files.dockerfile.filter((i) => i.op === "FROM").map((i) => i.args);
+    for (const f of froms) expect(f).toMatch(/^oven\/bun:\$\{BUN_VERSION\}(-slim)?( AS \w+)?$/);
   });
 
   test("everything it copies exists; dependencies are installed in the image, not copied", () => {
@@ -182,9 +198,9 @@ describe("the image's command", () => {
       const res = await fetch(`${gw.url}/demo.v1.EchoService/Echo`, { method: "POST", body: JSON.stringify({ text: "from the image's command" }) });
       expect(await res.json()).toEqual({ text: "from the image's command" });
 
-      // The HEALTHCHECK script itself, pointed at this gateway's port, and at a port nobody serves.
+      // The HEALTHCHECK script itself, unchanged, with PORT set to this gateway's port, and to a port nobody serves.
       const port = new URL(gw.url).port;
-      const run = (p: string) => spawnSync(BUN, healthcheckCmd.slice(1).map((a) => a.replace(":8080/", `:${p}/`)), { cwd: ROOT, timeout: 10_000 });
+      const run = (p: string) => spawnSync(BUN, healthcheckCmd.slice(1), { cwd: ROOT, timeout: 10_000, env: { ...process.env, PORT: p } });
       expect(run(port).status).toBe(0);
       expect(run("1").status).toBe(1);
 
