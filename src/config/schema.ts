@@ -82,6 +82,11 @@ const upstreamSchema = z
     maxConcurrent: z.number().int().nonnegative().default(0),
     /** Connections opened per endpoint at start-up and when an address appears (default: pool.minConnections). */
     warmup: z.number().int().nonnegative().optional(),
+    /**
+     * gRPC only: the HTTP/2 client for cleartext (h2c) endpoints. "runtime" = node:http2 as the runtime
+     * implements it; "sluice" = our own (src/protocol/h2, cheaper per call on Bun). TLS always uses "runtime".
+     */
+    http2Client: z.enum(["runtime", "sluice"]).default(d.http2Client),
     tls: z.object({ servername: z.string().optional(), ca: z.string().optional(), insecureSkipVerify: z.boolean().default(false) }).strict().optional(),
     connectTimeout: duration.default(d.connectTimeoutMs),
     maxMessageBytes: size.default(DEFAULTS.limits.maxMessageBytes),

@@ -70,6 +70,14 @@ export class ClientStream extends Emitter {
 
   // ---- H2Stream (the runtime port's shape) ------------------------------------------------------
 
+  override on(event: "response" | "trailers", fn: (headers: HeaderMap, flags: number) => void): this;
+  override on(event: "data", fn: (chunk: Uint8Array) => void): this;
+  override on(event: "end" | "drain" | "close", fn: () => void): this;
+  override on(event: "error", fn: (err: Error) => void): this;
+  override on(event: string, fn: (...args: never[]) => void): this {
+    return super.on(event, fn);
+  }
+
   get id(): number | undefined {
     return this.#id;
   }
