@@ -14,12 +14,13 @@ export class FrameWriter {
     return this.#pos;
   }
 
-  /** The bytes written so far; the writer starts a fresh buffer (the old one now belongs to the caller). */
+  /** A copy of the bytes written so far (the caller may keep it); the writer starts over. */
   take(): Uint8Array | undefined {
     if (this.#pos === 0) return undefined;
-    const out = this.#buf.subarray(0, this.#pos);
-    this.#buf = new Uint8Array(Math.max(16 * 1024, Math.min(this.#buf.length, 1 << 20)));
+    const out = this.#buf.slice(0, this.#pos);
     this.#pos = 0;
+    // Don't keep a buffer grown for one large burst (a 16 MiB message is framed 256 KiB per flush).
+    if (this.#buf.length > 1 << 20) this.#buf = new Uint8Array(16 * 1024);
     return out;
   }
 
@@ -72,12 +73,16 @@ export class FrameWriter {
 
   /** 6.2 HEADERS, split into CONTINUATION frames (6.10) when the block exceeds maxFrameSize. */
   headers(streamId: number, block: Uint8Array, endStream: boolean, maxFrameSize: number): void {
-    let off = Math.min(block.length, maxFrameSize);
-    const first = block.subarray(0, off);
-    const last = off === block.length;
-    this.#header(first.length, FrameType.HEADERS, (endStream ? Flag.END_STREAM : 0) | (last ? Flag.END_HEADERS : 0), streamId);
-    this.#buf.set(first, this.#pos);
-    this.#pos += first.length;
+    if (block.length <= maxFrameSize) {
+      this.#header(block.length, FrameType.HEADERS, (endStream ? Flag.END_STREAM : 0) | Flag.END_HEADERS, streamId);
+      this.#buf.set(block, this.#pos);
+      this.#pos += block.length;
+      return;
+    }
+    let off = maxFrameSize;
+    this.#header(off, FrameType.HEADERS, endStream ? Flag.END_STREAM : 0, streamId);
+    this.#buf.set(block.subarray(0, off), this.#pos);
+    this.#pos += off;
     while (off < block.length) {
       const next = Math.min(block.length, off + maxFrameSize);
       const part = block.subarray(off, next);

@@ -49,23 +49,31 @@ export class HpackDecoder {
     let listSize = 0;
     let sawRegular = false;
     let sawField = false;
-    let p = 0;
+    const r = this.#r;
+    r.src = block;
+    r.p = 0;
     const end = block.length;
-    while (p < end) {
-      const b = block[p]!;
+    while (r.p < end) {
+      const b = block[r.p]!;
       let name: string;
       let value: string;
       if (b & 0x80) {
         // 6.1 Indexed Header Field.
-        const [index, q] = readInt(block, p, 7);
-        p = q;
+        const index = r.int(7);
         if (index === 0) throw new HpackError("index 0");
-        [name, value] = this.#entry(index);
+        if (index <= STATIC_TABLE.length) {
+          const e = STATIC_TABLE[index - 1]!;
+          name = e[0];
+          value = e[1];
+        } else {
+          const i = this.#dynamicSlot(index);
+          name = this.#names[i]!;
+          value = this.#values[i]!;
+        }
       } else if ((b & 0xe0) === 0x20) {
         // 6.3 Dynamic Table Size Update: only before the first field of a block (4.2).
         if (sawField) throw new HpackError("dynamic table size update after a header field");
-        const [size, q] = readInt(block, p, 5);
-        p = q;
+        const size = r.int(5);
         if (size > this.#maxAllowed) throw new HpackError(`table size update ${size} above the limit ${this.#maxAllowed}`);
         this.#limit = size;
         this.#evict(0);
@@ -73,15 +81,16 @@ export class HpackDecoder {
       } else {
         // 6.2.1 with incremental indexing (01), 6.2.2 without (0000), 6.2.3 never indexed (0001).
         const indexing = (b & 0xc0) === 0x40;
-        const [index, q] = readInt(block, p, indexing ? 6 : 4);
-        p = q;
+        const index = r.int(indexing ? 6 : 4);
         if (index === 0) {
-          [name, p] = readString(block, p);
+          name = r.string();
           if (!validName(name)) this.malformed ??= `invalid header name ${JSON.stringify(name)}`;
+        } else if (index <= STATIC_TABLE.length) {
+          name = STATIC_TABLE[index - 1]![0];
         } else {
-          name = this.#entry(index)[0];
+          name = this.#names[this.#dynamicSlot(index)]!;
         }
-        [value, p] = readString(block, p);
+        value = r.string();
         if (indexing) this.#add(name, value);
       }
       sawField = true;
@@ -100,17 +109,17 @@ export class HpackDecoder {
       else if (typeof prev === "string") out[name] = [prev, value];
       else prev.push(value);
     }
+    r.src = EMPTY;
     return out;
   }
 
-  #entry(index: number): [string, string] {
-    if (index <= STATIC_TABLE.length) {
-      const e = STATIC_TABLE[index - 1]!;
-      return [e[0], e[1]];
-    }
+  #r = new BlockReader();
+
+  /** Position in #names/#values of HPACK index `index` (> 61). */
+  #dynamicSlot(index: number): number {
     const i = this.#names.length - (index - STATIC_TABLE.length);
     if (i < 0) throw new HpackError(`index ${index} beyond the dynamic table (${this.#names.length} entries)`);
-    return [this.#names[i]!, this.#values[i]!];
+    return i;
   }
 
   /** RFC 7541 4.4: evict from the oldest until the new entry fits; an entry larger than the table empties it. */
@@ -142,32 +151,50 @@ export class HpackDecoder {
   }
 }
 
-/** RFC 7541 5.1 integer with an N-bit prefix; returns [value, next offset]. */
-export function readInt(src: Uint8Array, p: number, prefix: number): [number, number] {
-  const max = (1 << prefix) - 1;
-  let v = src[p++]! & max;
-  if (v < max) return [v, p];
-  let shift = 0;
-  for (;;) {
-    if (p >= src.length) throw new HpackError("truncated integer");
-    const b = src[p++]!;
-    v += (b & 0x7f) * 2 ** shift;
-    if (!(b & 0x80)) break;
-    shift += 7;
-    // Anything that needs more than 4 continuation bytes exceeds every limit we have (2^28 + prefix).
-    if (shift > 21) throw new HpackError("integer too large");
+const EMPTY = new Uint8Array(0);
+
+/** A cursor over one header block: integers (RFC 7541 5.1) and string literals (5.2). */
+class BlockReader {
+  src: Uint8Array = EMPTY;
+  p = 0;
+
+  int(prefix: number): number {
+    const src = this.src;
+    const max = (1 << prefix) - 1;
+    let v = src[this.p++]! & max;
+    if (v < max) return v;
+    let shift = 0;
+    for (;;) {
+      if (this.p >= src.length) throw new HpackError("truncated integer");
+      const b = src[this.p++]!;
+      v += (b & 0x7f) * 2 ** shift;
+      if (!(b & 0x80)) return v;
+      shift += 7;
+      // Anything that needs more than 4 continuation bytes exceeds every limit we have (2^28 + prefix).
+      if (shift > 21) throw new HpackError("integer too large");
+    }
   }
-  return [v, p];
+
+  string(): string {
+    const src = this.src;
+    if (this.p >= src.length) throw new HpackError("truncated string");
+    const huffman = (src[this.p]! & 0x80) !== 0;
+    const len = this.int(7);
+    const start = this.p;
+    const end = start + len;
+    if (end > src.length) throw new HpackError("string longer than its header block");
+    this.p = end;
+    return huffman ? huffmanDecode(src, start, end) : latin1(src, start, end);
+  }
 }
 
-/** RFC 7541 5.2 string literal; returns [string, next offset]. */
-function readString(src: Uint8Array, p: number): [string, number] {
-  if (p >= src.length) throw new HpackError("truncated string");
-  const huffman = (src[p]! & 0x80) !== 0;
-  const [len, q] = readInt(src, p, 7);
-  const end = q + len;
-  if (end > src.length) throw new HpackError("string longer than its header block");
-  return [huffman ? huffmanDecode(src, q, end) : latin1(src, q, end), end];
+/** RFC 7541 5.1 integer with an N-bit prefix; returns [value, next offset] (for tests and tools). */
+export function readInt(src: Uint8Array, p: number, prefix: number): [number, number] {
+  const r = new BlockReader();
+  r.src = src;
+  r.p = p;
+  const v = r.int(prefix);
+  return [v, r.p];
 }
 
 /** RFC 9113 8.2.1: field names are lowercase tokens (a leading ':' for pseudo-headers). */

@@ -14,35 +14,50 @@ const CACHE_LIMIT = 1024;
 const CACHE_MAX_FIELD = 512;
 
 export class HpackEncoder {
-  #cache = new Map<string, Uint8Array>();
+  /** name -> value -> encoded field. */
+  #cache = new Map<string, Map<string, Uint8Array>>();
+  #cached = 0;
   #scratch = new Uint8Array(1024);
+  #len = 0;
 
   /**
    * Encodes a header list. Names must already be lowercase (RFC 9113 8.2.1). The result is a view
    * of an internal buffer, valid until the next call.
    */
   encode(headers: Record<string, string>): Uint8Array {
-    let pos = 0;
+    this.#len = 0;
     for (const name in headers) {
       const value = headers[name]!;
-      const key = `${name}\0${value}`;
-      let field = this.#cache.get(key);
+      let byValue = this.#cache.get(name);
+      let field = byValue?.get(value);
       if (field === undefined) {
         field = encodeField(name, value);
         if (field.length <= CACHE_MAX_FIELD && !UNCACHED.has(name)) {
-          if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
-          this.#cache.set(key, field);
+          if (this.#cached >= CACHE_LIMIT) {
+            this.#cache.clear();
+            this.#cached = 0;
+            byValue = undefined;
+          }
+          if (!byValue) this.#cache.set(name, (byValue = new Map()));
+          byValue.set(value, field);
+          this.#cached++;
         }
       }
-      if (pos + field.length > this.#scratch.length) {
-        const bigger = new Uint8Array(Math.max(this.#scratch.length * 2, pos + field.length));
-        bigger.set(this.#scratch.subarray(0, pos));
-        this.#scratch = bigger;
-      }
-      this.#scratch.set(field, pos);
-      pos += field.length;
+      this.#append(field);
     }
-    return this.#scratch.subarray(0, pos);
+    return this.#scratch.subarray(0, this.#len);
+  }
+
+  #append(field: Uint8Array): void {
+    const pos = this.#len;
+    if (pos + field.length > this.#scratch.length) {
+      const bigger = new Uint8Array(Math.max(this.#scratch.length * 2, pos + field.length));
+      bigger.set(this.#scratch.subarray(0, pos));
+      this.#scratch = bigger;
+    }
+    if (field.length === 1) this.#scratch[pos] = field[0]!;
+    else this.#scratch.set(field, pos);
+    this.#len = pos + field.length;
   }
 }
 
