@@ -117,6 +117,16 @@ describe("connection setup", () => {
     expect(s.closed).toBe(true);
     expect(() => s.request(REQ)).toThrow();
   });
+
+  test("streams requested before a failed connect never reached the wire: they close as REFUSED_STREAM", async () => {
+    const s = createH2ClientSession({ authority: "http://127.0.0.1:1", connect: rt.connectTcp, events: { goaway() {}, close() {}, remoteSettings() {} } });
+    const st = s.request(REQ, { endStream: true });
+    const seen = watch(st);
+    await expect(s.ready).rejects.toThrow();
+    await seen.closed;
+    expect(st.id).toBe(1);
+    expect(st.rstCode).toBe(ErrorCode.REFUSED_STREAM);
+  });
 });
 
 describe("streams", () => {

@@ -71,6 +71,9 @@ export class H2ClientSession {
   #encoder = new HpackEncoder();
   #pings = new PingTracker();
   #flushScheduled = false;
+  /** Successful socket writes so far: a stream whose HEADERS went into the writer at generation g
+   *  reached the socket once #flushes > g. */
+  #flushes = 0;
   #socketBlocked = false;
   #controlWhileBlocked = 0;
   #unref = false;
@@ -229,6 +232,7 @@ export class H2ClientSession {
     this.#active++;
     const block = this.#encoder.encode(s.headers!);
     this.#writer.headers(id, block, s.endOnOpen, this.#peerMaxFrameSize);
+    s.headersGeneration = this.#flushes;
     s.markOpened(id, this.#peerInitialWindow);
     this.#schedule();
   }
@@ -291,6 +295,7 @@ export class H2ClientSession {
       this.#connectionError(new H2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "peer does not read while making us write control frames"));
       return;
     }
+    this.#flushes++;
     if (!t.write(out)) this.#socketBlocked = true;
   };
 
@@ -553,10 +558,12 @@ export class H2ClientSession {
     if (this.#destroyed) return;
     const t = this.#transport;
     if (t) {
+      // Only the GOAWAY: frames still in the writer are dropped, so streams whose HEADERS were there
+      // truly never reached the server (they fail as REFUSED_STREAM below, safe to retry).
+      this.#writer.take();
       const w = new FrameWriter(64);
       w.goaway(0, e.code, new TextEncoder().encode(e.message.slice(0, 200)));
-      const bytes = [this.#writer.take(), w.take()].filter((b): b is Uint8Array => b !== undefined);
-      for (const b of bytes) t.write(b);
+      t.write(w.take()!);
       t.end();
       // If the peer never closes its side, don't hold the socket forever.
       const timer = setTimeout(() => t.destroy(), 1000);
@@ -596,7 +603,9 @@ export class H2ClientSession {
     if (t && !t.closed) t.destroy();
     const streamErr = err ?? new Error("HTTP/2 session closed");
     for (const s of [...this.#pending]) s.fail(streamErr, streamCode, false);
-    for (const s of [...this.#streams.values()]) s.fail(streamErr, streamCode, false);
+    // A stream whose HEADERS never reached the socket was not sent at all: REFUSED_STREAM says so (as
+    // RFC 9113 8.7 uses it), which callers treat as safe to retry.
+    for (const s of [...this.#streams.values()]) s.fail(streamErr, s.headersGeneration === this.#flushes ? ErrorCode.REFUSED_STREAM : streamCode, false);
     this.#pending.length = 0;
     this.#sendQueue.length = 0;
     this.#pings.failAll(streamErr);

@@ -40,6 +40,8 @@ export class ClientStream extends Emitter {
   #endRequested = false;
   #localEnded = false;
   #needDrain = false;
+  /** The session's write count when our HEADERS were framed (see H2ClientSession #flushes). */
+  headersGeneration = -1;
   /** Queued in the session's round-robin of streams with DATA to send. */
   queued = false;
 
