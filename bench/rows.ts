@@ -106,6 +106,7 @@ servers["sluice-bun-h2-sluice"] = sluice("bun", ownH2);
 servers["sluice-node-h2-sluice"] = sluice("node", ownH2);
 servers["sluice-deno-h2-sluice"] = sluice("deno", ownH2);
 servers["sluice-bun-no-access-log"] = sluice("bun", (c) => ({ ...c, logging: { accessLog: false } }));
+servers["sluice-bun-no-access-log-h2-sluice"] = sluice("bun", (c, p) => ownH2({ ...c, logging: { accessLog: false } }, p));
 for (const n of [1, 2, 4, 8]) servers[`sluice-bun-grpc-conns-${n}`] = sluice("bun", grpcConnections(n));
 
 const echo = (p: Ports) => `http://127.0.0.1:${p.gateway}/v1/echo`;
@@ -142,5 +143,6 @@ export const rows: Row[] = [
   sluiceRow("sluice-bun-ttheader-mux", "Sluice on Bun -> TTHeader mux (Kitex protobuf) -> demo backend", false),
   sluiceRow("sluice-bun-ttheader-pool", "Sluice on Bun -> TTHeader pingpong pool -> demo backend", false),
   sluiceRow("sluice-bun-no-access-log", "sluice-bun with logging.accessLog: false (builds with edge logging)", false),
+  sluiceRow("sluice-bun-no-access-log-h2-sluice", "sluice-bun-no-access-log with http2Client: sluice", false),
   ...[1, 2, 4, 8].map((n) => sluiceRow(`sluice-bun-grpc-conns-${n}`, `Sluice on Bun -> gRPC with ${n} h2 connection(s) per endpoint`, false)),
 ];
