@@ -19,6 +19,7 @@ import { H2ConnectionError, HpackError } from "./errors.ts";
 import { headersFragment, parseGoaway, parseSettings, u32, unpad } from "./frame-payloads.ts";
 import { FrameReader } from "./frame-reader.ts";
 import { FrameWriter } from "./frame-writer.ts";
+import { HeaderBlockAssembler } from "./header-block.ts";
 import { HpackDecoder } from "./hpack-decoder.ts";
 import { HpackEncoder } from "./hpack-encoder.ts";
 import { PingTracker } from "./ping-tracker.ts";
@@ -54,8 +55,6 @@ const ASSUMED_MAX_STREAMS = 100;
 const FLUSH_BUDGET = 256 * 1024;
 /** Control frames we may queue while the peer does not read (PING/SETTINGS floods): then ENHANCE_YOUR_CALM. */
 const MAX_CONTROL_WHILE_BLOCKED = 10_000;
-/** CONTINUATION frames per header block (CVE-2024-27316-style floods). */
-const MAX_CONTINUATIONS = 512;
 
 export function createH2ClientSession(o: H2ClientSessionOptions): H2ClientSession {
   return new H2ClientSession(o);
@@ -101,7 +100,7 @@ export class H2ClientSession {
   #connSendWindow = DEFAULT_WINDOW_SIZE;
 
   // Header block being assembled from HEADERS + CONTINUATION (6.10).
-  #block: { streamId: number; flags: number; parts: Uint8Array[]; size: number; frames: number } | undefined;
+  #block: HeaderBlockAssembler;
 
   // Lifecycle.
   #goawayLast: number | undefined;
@@ -117,6 +116,7 @@ export class H2ClientSession {
     this.#maxHeaderListSize = o.maxHeaderListSize ?? 1024 * 1024;
     const maxFrame = Math.min(Math.max(o.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_FRAME_SIZE), 16_777_215);
     this.#reader = new FrameReader(maxFrame, this.#onFrame);
+    this.#block = new HeaderBlockAssembler(this.#maxHeaderListSize);
     this.#decoder = new HpackDecoder({ maxTableSize: 4096, maxHeaderListSize: this.#maxHeaderListSize });
     this.#link = {
       wantsToSend: (s) => this.#wantsToSend(s),
@@ -357,7 +357,7 @@ export class H2ClientSession {
 
   #onFrame = (type: number, flags: number, sid: number, payload: Uint8Array): void => {
     if (this.#destroyed) return;
-    if (this.#block && type !== FrameType.CONTINUATION) {
+    if (this.#block.pending && type !== FrameType.CONTINUATION) {
       throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `frame type ${type} inside a header block (expected CONTINUATION)`);
     }
     // 3.4: the server's preface is a SETTINGS frame.
@@ -427,34 +427,12 @@ export class H2ClientSession {
     if (sid === 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, "HEADERS on stream 0");
     const fragment = headersFragment(payload, flags);
     if (flags & Flag.END_HEADERS) return this.#onHeaderBlock(sid, flags, fragment);
-    this.#block = { streamId: sid, flags, parts: [fragment.slice()], size: fragment.length, frames: 0 };
-    this.#checkBlockSize();
+    this.#block.start(sid, flags, fragment);
   }
 
   #onContinuation(flags: number, sid: number, payload: Uint8Array): void {
-    const b = this.#block;
-    if (!b || b.streamId !== sid) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `CONTINUATION on stream ${sid} without a header block in progress`);
-    b.parts.push(payload.slice());
-    b.size += payload.length;
-    b.frames++;
-    this.#checkBlockSize();
-    if (!(flags & Flag.END_HEADERS)) return;
-    this.#block = undefined;
-    const block = new Uint8Array(b.size);
-    let off = 0;
-    for (const p of b.parts) {
-      block.set(p, off);
-      off += p.length;
-    }
-    this.#onHeaderBlock(sid, b.flags, block);
-  }
-
-  #checkBlockSize(): void {
-    const b = this.#block!;
-    // A compressed block can't be decoded in parts, so it is held whole: bounded here.
-    if (b.size > this.#maxHeaderListSize || b.frames > MAX_CONTINUATIONS) {
-      throw new H2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `header block over ${this.#maxHeaderListSize} bytes or ${MAX_CONTINUATIONS} CONTINUATION frames`);
-    }
+    const done = this.#block.continuation(sid, payload, (flags & Flag.END_HEADERS) !== 0);
+    if (done) this.#onHeaderBlock(sid, done.flags, done.block);
   }
 
   #onHeaderBlock(sid: number, flags: number, block: Uint8Array): void {

@@ -11,18 +11,6 @@ export class H2ConnectionError extends Error {
   }
 }
 
-/** A stream error (RFC 9113 5.4.2): only that stream is reset with `code`. */
-export class H2StreamError extends Error {
-  readonly code: number;
-  readonly streamId: number;
-  constructor(streamId: number, code: number, message: string) {
-    super(`HTTP/2 stream ${streamId} ${errorCodeName(code)}: ${message}`);
-    this.name = "H2StreamError";
-    this.code = code;
-    this.streamId = streamId;
-  }
-}
-
 /** HPACK decoding failure: a connection error of type COMPRESSION_ERROR (RFC 7541 2.3.3, RFC 9113 4.3). */
 export class HpackError extends Error {
   constructor(message: string) {

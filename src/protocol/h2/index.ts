@@ -3,7 +3,7 @@ export { createH2ClientSession, H2ClientSession, type H2ClientSessionEvents, typ
 export type { ClientStream } from "./client-stream.ts";
 export type { H2Connect, H2Transport, H2TransportConnectOptions, H2TransportHandlers } from "./transport.ts";
 export { ErrorCode, errorCodeName, Flag, FrameType, Setting, CLIENT_PREFACE } from "./constants.ts";
-export { H2ConnectionError, H2StreamError, HpackError } from "./errors.ts";
+export { H2ConnectionError, HpackError } from "./errors.ts";
 export { FrameReader, type FrameHandler } from "./frame-reader.ts";
 export { FrameWriter } from "./frame-writer.ts";
 export { HpackDecoder, type HeaderMap } from "./hpack-decoder.ts";
