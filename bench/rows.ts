@@ -100,7 +100,13 @@ export const servers: Record<string, ServerSpec> = {
   "sluice-bun-ttheader-mux": sluice("bun", ttheader("mux")),
   "sluice-bun-ttheader-pool": sluice("bun", ttheader("pool")),
 };
+// gRPC upstream through our own HTTP/2 client (src/protocol/h2) instead of the runtime's node:http2.
+const ownH2 = upstream((u) => ({ ...u, http2Client: "sluice" }));
+servers["sluice-bun-h2-sluice"] = sluice("bun", ownH2);
+servers["sluice-node-h2-sluice"] = sluice("node", ownH2);
+servers["sluice-deno-h2-sluice"] = sluice("deno", ownH2);
 servers["sluice-bun-no-access-log"] = sluice("bun", (c) => ({ ...c, logging: { accessLog: false } }));
+servers["sluice-bun-no-access-log-h2-sluice"] = sluice("bun", (c, p) => ownH2({ ...c, logging: { accessLog: false } }, p));
 for (const n of [1, 2, 4, 8]) servers[`sluice-bun-grpc-conns-${n}`] = sluice("bun", grpcConnections(n));
 
 const echo = (p: Ports) => `http://127.0.0.1:${p.gateway}/v1/echo`;
@@ -120,11 +126,23 @@ export const rows: Row[] = [
     kind: "script", name: "grpc-client-bun", what: "our gRPC connection alone (no HTTP side): Echo in a loop, c calls in flight, on Bun",
     servers: ["backend"], cmd: (p) => [BUN, "bench/upstream-loop.ts", "--port", String(p.backend)], default: true,
   },
+  sluiceRow("sluice-bun-h2-sluice", "sluice-bun with upstreams[].http2Client: sluice (our HTTP/2 client instead of node:http2)", true),
+  {
+    kind: "script", name: "grpc-client-bun-h2-sluice", what: "grpc-client-bun over our HTTP/2 client (--h2 sluice)",
+    servers: ["backend"], cmd: (p) => [BUN, "bench/upstream-loop.ts", "--port", String(p.backend), "--h2", "sluice"], default: true,
+  },
+  ...(["runtime", "sluice"] as const).map((h2): Row => ({
+    kind: "script", name: `h2-session-bun-${h2}`, what: `one HTTP/2 session alone (no gRPC layer), Echo as a raw stream, ${h2 === "runtime" ? "node:http2" : "our"} client, on Bun`,
+    servers: ["backend"], cmd: (p) => [BUN, "bench/h2-session-loop.ts", "--port", String(p.backend), "--h2", h2], default: false,
+  })),
   sluiceRow("sluice-node", "Sluice on Node (tsx), same path", true),
   sluiceRow("sluice-deno", "Sluice on Deno, same path", true),
+  sluiceRow("sluice-node-h2-sluice", "sluice-node with http2Client: sluice", false),
+  sluiceRow("sluice-deno-h2-sluice", "sluice-deno with http2Client: sluice", false),
   // Not in the default set (--rows or --all): builds with TTHeader upstreams; connections per endpoint.
   sluiceRow("sluice-bun-ttheader-mux", "Sluice on Bun -> TTHeader mux (Kitex protobuf) -> demo backend", false),
   sluiceRow("sluice-bun-ttheader-pool", "Sluice on Bun -> TTHeader pingpong pool -> demo backend", false),
   sluiceRow("sluice-bun-no-access-log", "sluice-bun with logging.accessLog: false (builds with edge logging)", false),
+  sluiceRow("sluice-bun-no-access-log-h2-sluice", "sluice-bun-no-access-log with http2Client: sluice", false),
   ...[1, 2, 4, 8].map((n) => sluiceRow(`sluice-bun-grpc-conns-${n}`, `Sluice on Bun -> gRPC with ${n} h2 connection(s) per endpoint`, false)),
 ];

@@ -1,7 +1,9 @@
 // The upstream path alone: one of our gRPC connections (src/upstream/grpc) calling the demo backend's
 // Echo with `c` calls in flight, no HTTP server and no JSON. Tells whether the upstream client is what
 // limits the gateway. Usage: bun bench/upstream-loop.ts --port 50150 [-c 64] [-d 10] [--warmup 3] [--conns 1]
+//   [--h2 runtime|sluice]  (the HTTP/2 client under the connection: node:http2, or ours in src/protocol/h2)
 // Prints `BENCH_RESULT {json}` like bench/post.lua does.
+import { h2SessionFactory } from "../src/compose/index.ts";
 import { parseDuration, type MethodRef } from "../src/core/index.ts";
 import { demoDescriptorPath } from "../src/demo/demo-backend.ts";
 import { detectRuntime } from "../src/runtime/index.ts";
@@ -23,6 +25,8 @@ const concurrency = Number(arg(args, "-c", "64"));
 const duration = seconds(arg(args, "-d", "10"));
 const warmup = seconds(arg(args, "--warmup", "3"));
 const connCount = Number(arg(args, "--conns", "1"));
+const h2 = arg(args, "--h2", "runtime") as "runtime" | "sluice";
+const openH2Session = h2SessionFactory({ http2Client: h2, tls: undefined }, rt);
 
 const registry = registryFromDescriptorSets([await rt.readFile(demoDescriptorPath())]);
 const codec = createJsonCodec(registry);
@@ -34,7 +38,7 @@ const method: MethodRef = { service: "demo.v1.EchoService", method: "Echo", path
 
 const conns: Connection[] = [];
 for (let i = 0; i < connCount; i++) {
-  const c = createGrpcConnection({ id: i + 1, address: { host: "127.0.0.1", port }, openH2Session: rt.openH2Session, connectTimeoutMs: 3000, maxMessageBytes: 4 << 20 });
+  const c = createGrpcConnection({ id: i + 1, address: { host: "127.0.0.1", port }, openH2Session, connectTimeoutMs: 3000, maxMessageBytes: 4 << 20 });
   await c.ready;
   conns.push(c);
 }

@@ -3,7 +3,8 @@
 import type { UpstreamConfig } from "../config/index.ts";
 import { createStaticResolver, DnsResolver, type LookupFn, type Resolver } from "../discovery/index.ts";
 import { createUpstreamResilience, UpstreamGroup, type UpstreamResilience } from "../rpc/index.ts";
-import type { H2TlsOptions, Runtime } from "../runtime/index.ts";
+import { createH2ClientSession } from "../protocol/h2/index.ts";
+import type { H2ConnectOptions, H2Session, H2TlsOptions, Runtime } from "../runtime/index.ts";
 import { createGrpcConnection, createMuxConnection, createPingpongConnection, IdleLedger, type Connection, type EndpointAddress } from "../upstream/index.ts";
 
 export interface BuiltUpstream {
@@ -81,13 +82,28 @@ function grpcTls(u: UpstreamConfig, rt: Runtime): H2TlsOptions | (() => Promise<
   return () => loadUpstreamTls(u.name, t, rt.readTextFile);
 }
 
+/** The HTTP/2 client for an upstream: ours for cleartext when asked for, else the runtime's node:http2. */
+export function h2SessionFactory(u: Pick<UpstreamConfig, "http2Client" | "tls">, rt: Runtime): (o: H2ConnectOptions) => H2Session {
+  if (u.http2Client !== "sluice" || u.tls) return rt.openH2Session;
+  return (o) =>
+    createH2ClientSession({
+      authority: o.authority,
+      connect: rt.connectTcp,
+      connectTimeoutMs: o.connectTimeoutMs,
+      initialWindowSize: o.initialWindowSize,
+      tcpKeepAliveMs: o.tcpKeepAliveMs,
+      events: o.events,
+    });
+}
+
 function grpcFactory(u: UpstreamConfig, rt: Runtime): (a: EndpointAddress, id: number) => Connection {
   const tls = grpcTls(u, rt);
+  const openH2Session = h2SessionFactory(u, rt);
   return (address, id) =>
     createGrpcConnection({
       id,
       address,
-      openH2Session: rt.openH2Session,
+      openH2Session,
       tls,
       connectTimeoutMs: u.connectTimeout,
       maxMessageBytes: u.maxMessageBytes,

@@ -8,6 +8,9 @@ export const DEFAULTS = {
   route: { timeoutMs: 30_000, maxTimeoutMs: 300_000, onClientDisconnect: "continue" as const },
   upstream: {
     connectTimeoutMs: 3_000,
+    // gRPC over cleartext HTTP/2: "runtime" = node:http2 (as implemented by Bun/Deno/Node), "sluice" = our
+    // own client (src/protocol/h2). TLS upstreams always use the runtime's. "runtime" until proven.
+    http2Client: "runtime" as "runtime" | "sluice",
     // Kitex long-pool defaults (maxIdlePerAddress 10, maxIdleGlobal 100, maxIdleTimeout 30 s, minIdle 0).
     pool: {
       minConnections: 0,

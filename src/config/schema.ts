@@ -130,6 +130,11 @@ const upstreamSchema = z
     queueTimeout: duration.default(d.bulkhead.queueTimeoutMs),
     /** Connections opened per endpoint at start-up and when an address appears (default: pool.minConnections). */
     warmup: z.number().int().nonnegative().optional(),
+    /**
+     * gRPC only: the HTTP/2 client for cleartext (h2c) endpoints. "runtime" = node:http2 as the runtime
+     * implements it; "sluice" = our own (src/protocol/h2, cheaper per call on Bun). TLS always uses "runtime".
+     */
+    http2Client: z.enum(["runtime", "sluice"]).default(d.http2Client),
     /** gRPC only: connect with TLS (see tlsSchema); absent = h2c (plaintext HTTP/2). */
     tls: tlsSchema.optional(),
     connectTimeout: duration.default(d.connectTimeoutMs),

@@ -95,7 +95,7 @@ for (const protocol of Object.keys(PROTOCOLS) as ProtocolName[]) {
         expect(cancelled).toBe(N);
         expect(completed).toBe(0);
       }
-      if (protocol === "grpc") expect(backend.stats.grpc.cancelled - before.grpc.cancelled).toBe(N);
+      if (PROTOCOLS[protocol].protocol === "grpc") expect(backend.stats.grpc.cancelled - before.grpc.cancelled).toBe(N);
     }, 15_000);
   });
 }

@@ -44,6 +44,8 @@ export async function startBackend(o: { host?: string; port?: number; ttheaderPo
 /** The upstream protocols fault tests run over, as config fragments. */
 export const PROTOCOLS = {
   grpc: { protocol: "grpc" },
+  /** gRPC through our own HTTP/2 client (src/protocol/h2) instead of the runtime's node:http2. */
+  "grpc-sluice": { protocol: "grpc", http2Client: "sluice" },
   "ttheader-mux": { protocol: "ttheader", mode: "mux" },
   "ttheader-pool": { protocol: "ttheader", mode: "pool" },
 } as const satisfies Record<string, Partial<UpstreamInput>>;
@@ -51,7 +53,7 @@ export type ProtocolName = keyof typeof PROTOCOLS;
 
 /** The port a demo backend serves a protocol on. */
 export function portFor(b: { grpcPort?: number; port?: number; ttheaderPort: number }, p: ProtocolName): number {
-  return p === "grpc" ? (b.grpcPort ?? b.port)! : b.ttheaderPort;
+  return PROTOCOLS[p].protocol === "grpc" ? (b.grpcPort ?? b.port)! : b.ttheaderPort;
 }
 
 /** The admin view of one upstream (GET /admin/upstreams). */

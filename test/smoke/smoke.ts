@@ -81,6 +81,27 @@ await check(`${rt.name}: bad JSON is a 400`, async () => {
 });
 
 await gw.stop();
+
+// The same gRPC upstream through our own HTTP/2 client (upstreams[].http2Client: "sluice").
+const input = demoConfig({ port: 0, host: "127.0.0.1", descriptorPath, backendPort: backend.grpcPort, protocol: "grpc" });
+const gw2 = await startGateway({
+  config: parseConfig({ ...input, upstreams: input.upstreams.map((u) => ({ ...u, http2Client: "sluice" as const })) }),
+  runtime: rt,
+});
+await check(`${rt.name}: unary echo over gRPC, sluice HTTP/2 client`, async () => {
+  const res = await fetch(`${gw2.url}/demo.v1.EchoService/Echo`, { method: "POST", body: JSON.stringify({ text: "hi", n: "42", size: 100000 }) });
+  eq(res.status, 200);
+  const json = await res.json();
+  eq([json.text, json.n, atob(json.blob).length], ["hi", "42", 100000]);
+});
+await check(`${rt.name}: server and client streaming, sluice HTTP/2 client`, async () => {
+  const res = await fetch(`${gw2.url}/demo.v1.EchoService/EchoStream`, { method: "POST", body: JSON.stringify({ text: "s", n: 3 }) });
+  eq((await res.text()).trim().split("\n").map((l) => JSON.parse(l).text), ["s0", "s1", "s2"]);
+  const body = ["a", "b", "c"].map((t) => JSON.stringify({ text: t })).join("\n");
+  const col = await fetch(`${gw2.url}/v1/echo:collect`, { method: "POST", body, headers: { "content-type": "application/x-ndjson" } });
+  eq(await col.json(), { text: "abc", n: "3" });
+});
+await gw2.stop();
 backend.kill();
 await tlsChecks(rt, check, eq);
 console.log(`smoke(${rt.name}): ${passed} passed, ${failed} failed`);
