@@ -4,6 +4,7 @@
 import { createBalancer, type Balancer, type BalancerKind, type BalancerStats, type EndpointHandle, type OutlierOptions } from "../balancer/index.ts";
 import { Event, GatewayError, GrpcCode, toGatewayError } from "../core/index.ts";
 import type { ResolvedEndpoint, Resolver, ResolverStats } from "../discovery/index.ts";
+import { ReplayableRequests } from "./replayable-requests.ts";
 import { EndpointPool, type CallOptions, type Connection, type EndpointAddress, type PoolOptions, type PoolStats, type StreamReply, type UnaryReply } from "../upstream/index.ts";
 
 export interface UpstreamGroupOptions {
@@ -31,6 +32,18 @@ export interface CallOutcome {
   readonly upstream: string;
   readonly endpoint: string;
   readonly error?: GatewayError;
+}
+
+/** Request bytes kept for replay by a stream's never-sent retry (the default maxBodyBytes). */
+const REPLAY_LIMIT_BYTES = 4 * 1024 * 1024;
+
+interface StreamAttempt {
+  readonly key: string;
+  readonly reply: StreamReply;
+  readonly it: AsyncIterator<Uint8Array>;
+  /** A reply message arrived: the call was sent. */
+  replied: boolean;
+  next: Promise<StreamAttempt | undefined>;
 }
 
 interface PoolHandle extends EndpointHandle {
@@ -136,22 +149,95 @@ export class UpstreamGroup {
     }
   }
 
+  /**
+   * A streaming call. Like unary, a failure before the call was sent (connection closed first, GOAWAY
+   * past its stream id, connect failure) is retried once on another endpoint when no reply message came;
+   * the request messages already pulled are replayed (up to REPLAY_LIMIT_BYTES). Failures that blame
+   * the endpoint feed the balancer's outlier detection; a deadline after replies came does not.
+   */
   async stream(requests: AsyncIterable<Uint8Array>, options: CallOptions): Promise<StreamReply> {
-    const h = await this.#pick(options, new Set());
-    const c = h.pool.acquire();
-    const conn = c instanceof Promise ? await c : c;
-    const reply = conn.stream(requests, options);
-    reply.metadata.then(
+    const src = new ReplayableRequests(requests, REPLAY_LIMIT_BYTES);
+    const tried = new Set<string>();
+    const first = await this.#streamAttempt(src, options, tried, 0);
+    let cur = first;
+    const metadata = (async () => {
+      for (let a = first; ; ) {
+        const next = await a.next;
+        if (!next) return a.reply.metadata.catch((e: unknown) => Promise.reject(withUpstream(toGatewayError(e), this.name, a.key)));
+        a = next;
+      }
+    })();
+    metadata.catch(() => {});
+    const messages: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async (): Promise<IteratorResult<Uint8Array>> => {
+          for (;;) {
+            try {
+              const r = await cur.it.next();
+              if (!r.done && !cur.replied) {
+                cur.replied = true;
+                src.settle(); // it was sent: no retry, stop keeping request messages
+              }
+              return r;
+            } catch (e) {
+              const next = await cur.next; // a retry, or undefined (rejects if the retry couldn't start)
+              if (!next) throw withUpstream(toGatewayError(e), this.name, cur.key);
+              cur = next;
+            }
+          }
+        },
+        return: (): Promise<IteratorResult<Uint8Array>> => {
+          src.settle();
+          return cur.it.return?.() ?? Promise.resolve({ done: true, value: undefined });
+        },
+      }),
+    };
+    return { messages, metadata };
+  }
+
+  /** One attempt of a stream; `next` settles when it ends: with the retry attempt if one was started. */
+  async #streamAttempt(src: ReplayableRequests, options: CallOptions, tried: Set<string>, n: number): Promise<StreamAttempt> {
+    const h = await this.#pick(options, tried);
+    tried.add(h.key);
+    const retry = (err: GatewayError, replied: boolean): Promise<StreamAttempt> | undefined =>
+      err.neverSent && n === 0 && !replied && src.replayable && !options.signal?.aborted ? this.#streamAttempt(src, options, tried, n + 1) : undefined;
+    let conn: Connection;
+    try {
+      const c = h.pool.acquire();
+      conn = c instanceof Promise ? await c : c;
+    } catch (e) {
+      const err = toGatewayError(e); // connect failures are recorded by the pool
+      this.onOutcome.emit({ upstream: this.name, endpoint: h.key, error: err });
+      const again = retry(err, false);
+      if (again) return again;
+      src.settle();
+      throw withUpstream(err, this.name, h.key);
+    }
+    const reply = conn.stream(src.view(), options);
+    const attempt: StreamAttempt = { key: h.key, reply, it: reply.messages[Symbol.asyncIterator](), replied: false, next: Promise.resolve(undefined) };
+    attempt.next = reply.metadata.then(
       () => {
         h.pool.release(conn);
+        this.#balancer.recordSuccess(h.key);
         this.onOutcome.emit({ upstream: this.name, endpoint: h.key });
+        src.settle();
+        return undefined;
       },
-      (e) => {
+      (e: unknown) => {
         h.pool.release(conn);
-        this.onOutcome.emit({ upstream: this.name, endpoint: h.key, error: toGatewayError(e) });
+        const err = toGatewayError(e);
+        // A stream that has been answering and then runs out of time is not the endpoint's fault.
+        const blame = attempt.replied && err.code === GrpcCode.DEADLINE_EXCEEDED ? undefined : blamesEndpoint(err);
+        if (blame === "call") this.#balancer.recordFailure(h.key, "call");
+        this.onOutcome.emit({ upstream: this.name, endpoint: h.key, error: err });
+        const again = retry(err, attempt.replied);
+        if (again) return again.catch((e2: unknown) => Promise.reject(withUpstream(toGatewayError(e2), this.name, h.key)));
+        src.settle();
+        return undefined;
       },
     );
-    return reply;
+    attempt.next.catch(() => {});
+    return attempt;
   }
 
   drain(): void {
