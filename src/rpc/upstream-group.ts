@@ -48,6 +48,8 @@ interface StreamAttempt {
 
 interface PoolHandle extends EndpointHandle {
   readonly pool: EndpointPool;
+  /** Its connections not closed yet. */
+  readonly conns: ReadonlySet<Connection>;
   weight: number;
 }
 
@@ -92,9 +94,25 @@ export class UpstreamGroup {
       let h = this.#handles.get(e.key);
       if (!h) {
         const address = { host: e.address, port: e.port };
-        const pool = new EndpointPool({ ...this.#o.pool, key: e.key, upstream: this.name, create: (id) => this.#o.createConnection(address, id) });
+        // The pool's connections, watched so that a drained pool is forgotten once the last one closes.
+        const conns = new Set<Connection>();
+        const create = (id: number): Connection => {
+          const c = this.#o.createConnection(address, id);
+          conns.add(c);
+          const closed = () => {
+            off();
+            conns.delete(c);
+            if (pool.closed && conns.size === 0) this.#draining.delete(pool);
+          };
+          const off = c.onStateChange((state) => {
+            if (state === "closed") closed();
+          });
+          if (c.state === "closed") closed();
+          return c;
+        };
+        const pool: EndpointPool = new EndpointPool({ ...this.#o.pool, key: e.key, upstream: this.name, create });
         pool.onConnectFailure.on(() => this.#balancer.recordFailure(e.key, "connect"));
-        h = { key: e.key, weight: e.weight, inflight: () => pool.inFlight, pool };
+        h = { key: e.key, weight: e.weight, inflight: () => pool.inFlight, pool, conns };
         const warm = this.#o.warmupConnections ?? this.#o.pool.minConnections;
         if (warm > 0) this.#track(pool.warmUp(warm));
       }
@@ -104,11 +122,16 @@ export class UpstreamGroup {
     for (const [key, h] of this.#handles) {
       if (!next.has(key)) {
         h.pool.drain();
-        this.#draining.add(h.pool);
+        if (h.conns.size > 0) this.#draining.add(h.pool);
       }
     }
     this.#handles = next;
     this.#balancer.setEndpoints([...next.values()]);
+  }
+
+  /** Pools of removed endpoints whose connections are still closing (forgotten when the last one closes). */
+  get drainingPools(): number {
+    return this.#draining.size;
   }
 
   get endpoints(): string[] {
