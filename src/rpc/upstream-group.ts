@@ -18,7 +18,12 @@ export interface UpstreamGroupOptions {
   readonly hashKey?: string;
   /** Connections opened per endpoint before it takes traffic (and when an address appears). */
   readonly warmupConnections?: number;
+  /** Longest a new address waits for its warm-up before it takes traffic anyway (the connect timeout). */
+  readonly warmupTimeoutMs?: number;
 }
+
+/** The default connect timeout (config defaults). */
+const DEFAULT_WARMUP_TIMEOUT_MS = 3_000;
 
 /** What the policies above hand each attempt: endpoints to avoid and where to record the one used. */
 export interface AttemptHints {
@@ -50,6 +55,8 @@ interface PoolHandle extends EndpointHandle {
   readonly pool: EndpointPool;
   /** Its connections not closed yet. */
   readonly conns: ReadonlySet<Connection>;
+  /** May take traffic: warmed up (or warm-up over), or one of the first endpoints. */
+  warm: boolean;
   weight: number;
 }
 
@@ -73,6 +80,8 @@ export class UpstreamGroup {
   #resolver: Resolver | undefined;
   #unsubscribe: (() => void) | undefined;
   #warming = new Set<Promise<unknown>>();
+  /** A first endpoint list was applied: addresses that appear from now on wait for their warm-up. */
+  #seeded = false;
 
   constructor(o: UpstreamGroupOptions, resolver?: Resolver) {
     this.name = o.name;
@@ -87,7 +96,12 @@ export class UpstreamGroup {
     }
   }
 
-  /** New addresses are warmed up and used at once; removed ones drain (calls in flight finish). */
+  /**
+   * Removed addresses drain (calls in flight finish). The first endpoints take traffic at once (readiness
+   * waits for their warm-up); an address that appears later joins the balancer only once its warm-up
+   * connections are open (or failed: ejection handles it; or warmupTimeoutMs passed), unless no endpoint
+   * of the new set is ready, when waiting would only stall calls.
+   */
   setEndpoints(endpoints: readonly ResolvedEndpoint[]): void {
     const next = new Map<string, PoolHandle>();
     for (const e of endpoints) {
@@ -112,9 +126,14 @@ export class UpstreamGroup {
         };
         const pool: EndpointPool = new EndpointPool({ ...this.#o.pool, key: e.key, upstream: this.name, create });
         pool.onConnectFailure.on(() => this.#balancer.recordFailure(e.key, "connect"));
-        h = { key: e.key, weight: e.weight, inflight: () => pool.inFlight, pool, conns };
+        const handle: PoolHandle = { key: e.key, weight: e.weight, inflight: () => pool.inFlight, pool, conns, warm: !this.#seeded };
         const warm = this.#o.warmupConnections ?? this.#o.pool.minConnections;
-        if (warm > 0) this.#track(pool.warmUp(warm));
+        if (warm > 0) {
+          const warming = pool.warmUp(warm);
+          this.#track(warming);
+          if (!handle.warm) void settledWithin(warming, this.#o.warmupTimeoutMs ?? DEFAULT_WARMUP_TIMEOUT_MS).then(() => this.#admit(handle));
+        } else handle.warm = true;
+        h = handle;
       }
       h.weight = e.weight;
       next.set(e.key, h);
@@ -126,7 +145,20 @@ export class UpstreamGroup {
       }
     }
     this.#handles = next;
-    this.#balancer.setEndpoints([...next.values()]);
+    if (next.size > 0) this.#seeded = true;
+    this.#publish();
+  }
+
+  /** The balancer gets the warmed-up endpoints (all of them when none is warm yet). */
+  #publish(): void {
+    const all = [...this.#handles.values()];
+    const warm = all.filter((h) => h.warm);
+    this.#balancer.setEndpoints(warm.length > 0 ? warm : all);
+  }
+
+  #admit(h: PoolHandle): void {
+    h.warm = true;
+    if (this.#handles.get(h.key) === h && !h.pool.closed) this.#publish();
   }
 
   /** Pools of removed endpoints whose connections are still closing (forgotten when the last one closes). */
@@ -329,5 +361,17 @@ function withUpstream(err: GatewayError, upstream: string, endpoint: string): Ga
   return new GatewayError({
     reason: err.reason, code: err.code, message: err.message, cause: err.cause, details: err.details, neverSent: err.neverSent,
     biz: err.biz, pushbackMs: err.pushbackMs, upstream, endpoint: err.endpoint ?? endpoint,
+  });
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first. */
+function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    const done = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    p.then(done, done);
   });
 }
