@@ -1,11 +1,12 @@
 // An upstream: its resolved endpoints (from discovery), one pool per endpoint keyed by the resolved
 // ip:port (never by host name), a balancer picking among them with outlier ejection, warm-up of new
-// addresses, draining of removed ones, and the one transparent retry of a call that was never sent.
+// addresses, draining of removed ones, and the one transparent retry of a call (unary or streaming)
+// that was never sent.
 import { createBalancer, type Balancer, type BalancerKind, type BalancerStats, type EndpointHandle, type OutlierOptions } from "../balancer/index.ts";
 import { Event, GatewayError, GrpcCode, toGatewayError } from "../core/index.ts";
 import type { ResolvedEndpoint, Resolver, ResolverStats } from "../discovery/index.ts";
-import { ReplayableRequests } from "./replayable-requests.ts";
 import { EndpointPool, type CallOptions, type Connection, type EndpointAddress, type PoolOptions, type PoolStats, type StreamReply, type UnaryReply } from "../upstream/index.ts";
+import { ReplayableRequests } from "./replayable-requests.ts";
 
 export interface UpstreamGroupOptions {
   readonly name: string;
