@@ -7,6 +7,7 @@ import { Event, GatewayError, GrpcCode, toGatewayError } from "../core/index.ts"
 import type { ResolvedEndpoint, Resolver, ResolverStats } from "../discovery/index.ts";
 import { EndpointPool, type CallOptions, type Connection, type EndpointAddress, type PoolOptions, type PoolStats, type StreamReply, type UnaryReply } from "../upstream/index.ts";
 import { ReplayableRequests } from "./replayable-requests.ts";
+import { joinAttempts, REPLAY_LIMIT_BYTES, type StreamAttempt } from "./stream-attempts.ts";
 
 export interface UpstreamGroupOptions {
   readonly name: string;
@@ -38,18 +39,6 @@ export interface CallOutcome {
   readonly upstream: string;
   readonly endpoint: string;
   readonly error?: GatewayError;
-}
-
-/** Request bytes kept for replay by a stream's never-sent retry (the default maxBodyBytes). */
-const REPLAY_LIMIT_BYTES = 4 * 1024 * 1024;
-
-interface StreamAttempt {
-  readonly key: string;
-  readonly reply: StreamReply;
-  readonly it: AsyncIterator<Uint8Array>;
-  /** A reply message arrived: the call was sent. */
-  replied: boolean;
-  next: Promise<StreamAttempt | undefined>;
 }
 
 interface PoolHandle extends EndpointHandle {
@@ -215,40 +204,7 @@ export class UpstreamGroup {
     const src = new ReplayableRequests(requests, REPLAY_LIMIT_BYTES);
     const tried = new Set<string>();
     const first = await this.#streamAttempt(src, options, tried, 0);
-    let cur = first;
-    const metadata = (async () => {
-      for (let a = first; ; ) {
-        const next = await a.next;
-        if (!next) return a.reply.metadata.catch((e: unknown) => Promise.reject(withUpstream(toGatewayError(e), this.name, a.key)));
-        a = next;
-      }
-    })();
-    metadata.catch(() => {});
-    const messages: AsyncIterable<Uint8Array> = {
-      [Symbol.asyncIterator]: () => ({
-        next: async (): Promise<IteratorResult<Uint8Array>> => {
-          for (;;) {
-            try {
-              const r = await cur.it.next();
-              if (!r.done && !cur.replied) {
-                cur.replied = true;
-                src.settle(); // it was sent: no retry, stop keeping request messages
-              }
-              return r;
-            } catch (e) {
-              const next = await cur.next; // a retry, or undefined (rejects if the retry couldn't start)
-              if (!next) throw withUpstream(toGatewayError(e), this.name, cur.key);
-              cur = next;
-            }
-          }
-        },
-        return: (): Promise<IteratorResult<Uint8Array>> => {
-          src.settle();
-          return cur.it.return?.() ?? Promise.resolve({ done: true, value: undefined });
-        },
-      }),
-    };
-    return { messages, metadata };
+    return joinAttempts(first, src, (e, key) => withUpstream(toGatewayError(e), this.name, key));
   }
 
   /** One attempt of a stream; `next` settles when it ends: with the retry attempt if one was started. */
