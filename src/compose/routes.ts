@@ -94,6 +94,7 @@ export function createTargetResolver(
         timeoutMs: route?.timeout ?? config.defaults.timeout,
         maxTimeoutMs: route?.maxTimeout ?? config.defaults.maxTimeout,
         onClientDisconnect: route?.onClientDisconnect ?? config.defaults.onClientDisconnect,
+        streamOnClientDisconnect: route?.onClientDisconnect,
         idempotent,
         maxBodyBytes: route?.maxBodyBytes ?? config.limits.maxBodyBytes,
         calls,

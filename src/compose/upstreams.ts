@@ -182,6 +182,7 @@ export function buildUpstream(u: UpstreamConfig, f: UpstreamFactories): BuiltUps
       outlier: stripUndefined(outlier),
       hashKey: u.hashHeader,
       warmupConnections: u.warmup ?? pool.minConnections,
+      warmupTimeoutMs: u.connectTimeout,
     },
     resolverFor(u, f.lookup ?? f.runtime.resolveDns),
   );

@@ -85,7 +85,8 @@ export async function handleRpc(
     }
     // Client (or bidi) streaming: each NDJSON line becomes a message as it arrives.
     const requests = encodeLines(ndjsonLines(req, policy.maxBodyBytes, Number.MAX_SAFE_INTEGER, target.bodyReadTimeoutMs), method, deps, bind, input);
-    const reply = await deps.invoker.stream(requests, invokeOpts);
+    // Their input is the client's body: once the client is cut off the call can't go on, so it is cancelled.
+    const reply = await deps.invoker.stream(requests, { ...invokeOpts, policy: { ...policy, streamOnClientDisconnect: "cancel" } });
     if (kind === "client_streaming") {
       let last: Uint8Array | undefined;
       for await (const m of reply.messages) last = m;
@@ -173,7 +174,8 @@ async function streamResponse(
         }
       },
       cancel() {
-        // The client went away (or stopped reading): stop the upstream stream.
+        // The client went away (or stopped reading): stop the upstream stream (or, on a route with
+        // onClientDisconnect: continue, let the invoker drain it in the background).
         finished = true;
         void it.return?.();
       },

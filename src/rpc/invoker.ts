@@ -2,6 +2,8 @@
 // The client's HTTP connection never implicitly aborts a call: with "continue" (the default) the
 // call runs to completion or to its own deadline and its result is discarded; with "cancel" the
 // client's signal is linked in and aborts the upstream call (RST_STREAM / TTHeader slot freed).
+// Streams follow the route's own policy only (default "cancel"): with "continue" a server stream whose
+// client left runs on under its deadline, read and dropped, and is counted like a unary call.
 import { Event, GatewayError, GrpcCode, Reason, toGatewayError, type MethodRef } from "../core/index.ts";
 import type { StreamReply, UnaryReply } from "../upstream/index.ts";
 import type { RouteCallPolicy } from "./call-policy.ts";
@@ -13,6 +15,11 @@ export interface RoutePolicy {
   readonly timeoutMs: number;
   readonly maxTimeoutMs: number;
   readonly onClientDisconnect: DisconnectPolicy;
+  /**
+   * The route's own onClientDisconnect, for streaming calls; absent means "cancel" (the global default
+   * is for unary calls only). With "continue" a server stream whose client left is drained in the background.
+   */
+  readonly streamOnClientDisconnect?: DisconnectPolicy;
   readonly idempotent: boolean;
   readonly maxBodyBytes: number;
   /** Rate limit, bulkheads, breaker, retries, hedging (absent: one attempt, plus the never-sent retry). */
@@ -95,16 +102,27 @@ export class Invoker {
     const permit = await o.policy.calls?.streams.admit({ clientKey: o.clientKey, signal: o.clientSignal }).catch((e: unknown) => {
       throw namingUpstream(toGatewayError(e), o.group.name);
     });
+    // Streams cancel when their client leaves unless the route itself says "continue".
+    const shielded = o.policy.streamOnClientDisconnect === "continue";
     let reply: StreamReply;
     try {
-      reply = await o.group.stream(requests, { method: o.method, metadata: o.metadata, deadline, signal: o.clientSignal, maxReplyBytes: o.maxReplyBytes });
+      reply = await o.group.stream(requests, { method: o.method, metadata: o.metadata, deadline, signal: shielded ? undefined : o.clientSignal, maxReplyBytes: o.maxReplyBytes });
     } catch (e) {
       permit?.done(e);
       throw e;
     }
-    if (!permit) return reply;
-    reply.metadata.then(() => permit.done(), (e: unknown) => permit.done(e));
-    return { metadata: reply.metadata, messages: onFirst(reply.messages, () => permit.replied()) };
+    let messages = reply.messages;
+    if (permit) {
+      reply.metadata.then(() => permit.done(), (e: unknown) => permit.done(e));
+      messages = onFirst(messages, () => permit.replied());
+    }
+    if (shielded) messages = drainedOnReturn(messages, (ok, code) => this.#finishedAfterClientLeft(o, ok, code));
+    return permit || shielded ? { metadata: reply.metadata, messages } : reply;
+  }
+
+  #finishedAfterClientLeft(o: InvokeOptions, ok: boolean, code: string): void {
+    this.stats.finishedAfterClientLeft++;
+    this.onFinishedAfterClientLeft.emit({ method: o.method.path, upstream: o.group.name, ok, code });
   }
 
   #deadline(o: InvokeOptions): number {
@@ -140,6 +158,52 @@ function onFirst(messages: AsyncIterable<Uint8Array>, fn: () => void): AsyncIter
           });
         },
         return: (v?: unknown) => it.return?.(v) ?? Promise.resolve({ done: true as const, value: undefined }),
+      };
+    },
+  };
+}
+
+/**
+ * The same messages, except that `return()` (the reader left) does not cancel the upstream stream: it
+ * keeps being read to its end (or its deadline) in the background, each message dropped as it arrives
+ * (memory stays bounded), and `done` reports how it ended.
+ */
+function drainedOnReturn(messages: AsyncIterable<Uint8Array>, done: (ok: boolean, code: string) => void): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]() {
+      const it = messages[Symbol.asyncIterator]();
+      let pending: Promise<unknown> = Promise.resolve();
+      let ended = false;
+      let draining = false;
+      const track = <T>(p: Promise<IteratorResult<T>>): Promise<IteratorResult<T>> => {
+        pending = p.then(
+          (r) => {
+            if (r.done) ended = true;
+          },
+          () => {
+            ended = true;
+          },
+        );
+        return p;
+      };
+      return {
+        next: () => track(it.next()),
+        return: (v?: unknown) => {
+          if (!draining) {
+            draining = true;
+            // Wait for a read in progress (the iterator allows one at a time), then read and drop.
+            void pending.then(async () => {
+              if (ended) return;
+              try {
+                while (!(await it.next()).done);
+                done(true, "OK");
+              } catch (e) {
+                done(false, toGatewayError(e).codeName ?? "UNKNOWN");
+              }
+            });
+          }
+          return Promise.resolve({ done: true as const, value: v as undefined });
+        },
       };
     },
   };

@@ -1,10 +1,13 @@
 // An upstream: its resolved endpoints (from discovery), one pool per endpoint keyed by the resolved
 // ip:port (never by host name), a balancer picking among them with outlier ejection, warm-up of new
-// addresses, draining of removed ones, and the one transparent retry of a call that was never sent.
+// addresses, draining of removed ones, and the one transparent retry of a call (unary or streaming)
+// that was never sent.
 import { createBalancer, type Balancer, type BalancerKind, type BalancerStats, type EndpointHandle, type OutlierOptions } from "../balancer/index.ts";
 import { Event, GatewayError, GrpcCode, toGatewayError } from "../core/index.ts";
 import type { ResolvedEndpoint, Resolver, ResolverStats } from "../discovery/index.ts";
 import { EndpointPool, type CallOptions, type Connection, type EndpointAddress, type PoolOptions, type PoolStats, type StreamReply, type UnaryReply } from "../upstream/index.ts";
+import { ReplayableRequests } from "./replayable-requests.ts";
+import { joinAttempts, REPLAY_LIMIT_BYTES, type StreamAttempt } from "./stream-attempts.ts";
 
 export interface UpstreamGroupOptions {
   readonly name: string;
@@ -17,7 +20,12 @@ export interface UpstreamGroupOptions {
   readonly hashKey?: string;
   /** Connections opened per endpoint before it takes traffic (and when an address appears). */
   readonly warmupConnections?: number;
+  /** Longest a new address waits for its warm-up before it takes traffic anyway (the connect timeout). */
+  readonly warmupTimeoutMs?: number;
 }
+
+/** The default connect timeout (config defaults). */
+const DEFAULT_WARMUP_TIMEOUT_MS = 3_000;
 
 /** What the policies above hand each attempt: endpoints to avoid and where to record the one used. */
 export interface AttemptHints {
@@ -35,6 +43,10 @@ export interface CallOutcome {
 
 interface PoolHandle extends EndpointHandle {
   readonly pool: EndpointPool;
+  /** Its connections not closed yet. */
+  readonly conns: ReadonlySet<Connection>;
+  /** May take traffic: warmed up (or warm-up over), or one of the first endpoints. */
+  warm: boolean;
   weight: number;
 }
 
@@ -58,6 +70,8 @@ export class UpstreamGroup {
   #resolver: Resolver | undefined;
   #unsubscribe: (() => void) | undefined;
   #warming = new Set<Promise<unknown>>();
+  /** A first endpoint list was applied: addresses that appear from now on wait for their warm-up. */
+  #seeded = false;
 
   constructor(o: UpstreamGroupOptions, resolver?: Resolver) {
     this.name = o.name;
@@ -72,18 +86,44 @@ export class UpstreamGroup {
     }
   }
 
-  /** New addresses are warmed up and used at once; removed ones drain (calls in flight finish). */
+  /**
+   * Removed addresses drain (calls in flight finish). The first endpoints take traffic at once (readiness
+   * waits for their warm-up); an address that appears later joins the balancer only once its warm-up
+   * connections are open (or failed: ejection handles it; or warmupTimeoutMs passed), unless no endpoint
+   * of the new set is ready, when waiting would only stall calls.
+   */
   setEndpoints(endpoints: readonly ResolvedEndpoint[]): void {
     const next = new Map<string, PoolHandle>();
     for (const e of endpoints) {
       let h = this.#handles.get(e.key);
       if (!h) {
         const address = { host: e.address, port: e.port };
-        const pool = new EndpointPool({ ...this.#o.pool, key: e.key, upstream: this.name, create: (id) => this.#o.createConnection(address, id) });
+        // The pool's connections, watched so that a drained pool is forgotten once the last one closes.
+        const conns = new Set<Connection>();
+        const create = (id: number): Connection => {
+          const c = this.#o.createConnection(address, id);
+          conns.add(c);
+          const closed = () => {
+            off();
+            conns.delete(c);
+            if (pool.closed && conns.size === 0) this.#draining.delete(pool);
+          };
+          const off = c.onStateChange((state) => {
+            if (state === "closed") closed();
+          });
+          if (c.state === "closed") closed();
+          return c;
+        };
+        const pool: EndpointPool = new EndpointPool({ ...this.#o.pool, key: e.key, upstream: this.name, create });
         pool.onConnectFailure.on(() => this.#balancer.recordFailure(e.key, "connect"));
-        h = { key: e.key, weight: e.weight, inflight: () => pool.inFlight, pool };
+        const handle: PoolHandle = { key: e.key, weight: e.weight, inflight: () => pool.inFlight, pool, conns, warm: !this.#seeded };
         const warm = this.#o.warmupConnections ?? this.#o.pool.minConnections;
-        if (warm > 0) this.#track(pool.warmUp(warm));
+        if (warm > 0) {
+          const warming = pool.warmUp(warm);
+          this.#track(warming);
+          if (!handle.warm) void settledWithin(warming, this.#o.warmupTimeoutMs ?? DEFAULT_WARMUP_TIMEOUT_MS).then(() => this.#admit(handle));
+        } else handle.warm = true;
+        h = handle;
       }
       h.weight = e.weight;
       next.set(e.key, h);
@@ -91,11 +131,29 @@ export class UpstreamGroup {
     for (const [key, h] of this.#handles) {
       if (!next.has(key)) {
         h.pool.drain();
-        this.#draining.add(h.pool);
+        if (h.conns.size > 0) this.#draining.add(h.pool);
       }
     }
     this.#handles = next;
-    this.#balancer.setEndpoints([...next.values()]);
+    if (next.size > 0) this.#seeded = true;
+    this.#publish();
+  }
+
+  /** The balancer gets the warmed-up endpoints (all of them when none is warm yet). */
+  #publish(): void {
+    const all = [...this.#handles.values()];
+    const warm = all.filter((h) => h.warm);
+    this.#balancer.setEndpoints(warm.length > 0 ? warm : all);
+  }
+
+  #admit(h: PoolHandle): void {
+    h.warm = true;
+    if (this.#handles.get(h.key) === h && !h.pool.closed) this.#publish();
+  }
+
+  /** Pools of removed endpoints whose connections are still closing (forgotten when the last one closes). */
+  get drainingPools(): number {
+    return this.#draining.size;
   }
 
   get endpoints(): string[] {
@@ -136,22 +194,62 @@ export class UpstreamGroup {
     }
   }
 
+  /**
+   * A streaming call. Like unary, a failure before the call was sent (connection closed first, GOAWAY
+   * past its stream id, connect failure) is retried once on another endpoint when no reply message came;
+   * the request messages already pulled are replayed (up to REPLAY_LIMIT_BYTES). Failures that blame
+   * the endpoint feed the balancer's outlier detection; a deadline after replies came does not.
+   */
   async stream(requests: AsyncIterable<Uint8Array>, options: CallOptions): Promise<StreamReply> {
-    const h = await this.#pick(options, new Set());
-    const c = h.pool.acquire();
-    const conn = c instanceof Promise ? await c : c;
-    const reply = conn.stream(requests, options);
-    reply.metadata.then(
+    const src = new ReplayableRequests(requests, REPLAY_LIMIT_BYTES);
+    const tried = new Set<string>();
+    const first = await this.#streamAttempt(src, options, tried, 0);
+    return joinAttempts(first, src, (e, key) => withUpstream(toGatewayError(e), this.name, key));
+  }
+
+  /** One attempt of a stream; `next` settles when it ends: with the retry attempt if one was started. */
+  async #streamAttempt(src: ReplayableRequests, options: CallOptions, tried: Set<string>, n: number): Promise<StreamAttempt> {
+    const h = await this.#pick(options, tried);
+    tried.add(h.key);
+    const retry = (err: GatewayError, replied: boolean): Promise<StreamAttempt> | undefined =>
+      err.neverSent && n === 0 && !replied && src.replayable && !options.signal?.aborted ? this.#streamAttempt(src, options, tried, n + 1) : undefined;
+    let conn: Connection;
+    try {
+      const c = h.pool.acquire();
+      conn = c instanceof Promise ? await c : c;
+    } catch (e) {
+      const err = toGatewayError(e); // connect failures are recorded by the pool
+      this.onOutcome.emit({ upstream: this.name, endpoint: h.key, error: err });
+      const again = retry(err, false);
+      if (again) return again;
+      src.settle();
+      throw withUpstream(err, this.name, h.key);
+    }
+    const reply = conn.stream(src.view(), options);
+    const attempt: StreamAttempt = { key: h.key, reply, it: reply.messages[Symbol.asyncIterator](), replied: false, next: Promise.resolve(undefined) };
+    attempt.next = reply.metadata.then(
       () => {
         h.pool.release(conn);
+        this.#balancer.recordSuccess(h.key);
         this.onOutcome.emit({ upstream: this.name, endpoint: h.key });
+        src.settle();
+        return undefined;
       },
-      (e) => {
+      (e: unknown) => {
         h.pool.release(conn);
-        this.onOutcome.emit({ upstream: this.name, endpoint: h.key, error: toGatewayError(e) });
+        const err = toGatewayError(e);
+        // A stream that has been answering and then runs out of time is not the endpoint's fault.
+        const blame = attempt.replied && err.code === GrpcCode.DEADLINE_EXCEEDED ? undefined : blamesEndpoint(err);
+        if (blame === "call") this.#balancer.recordFailure(h.key, "call");
+        this.onOutcome.emit({ upstream: this.name, endpoint: h.key, error: err });
+        const again = retry(err, attempt.replied);
+        if (again) return again.catch((e2: unknown) => Promise.reject(withUpstream(toGatewayError(e2), this.name, h.key)));
+        src.settle();
+        return undefined;
       },
     );
-    return reply;
+    attempt.next.catch(() => {});
+    return attempt;
   }
 
   drain(): void {
@@ -220,5 +318,17 @@ function withUpstream(err: GatewayError, upstream: string, endpoint: string): Ga
   return new GatewayError({
     reason: err.reason, code: err.code, message: err.message, cause: err.cause, details: err.details, neverSent: err.neverSent,
     biz: err.biz, pushbackMs: err.pushbackMs, upstream, endpoint: err.endpoint ?? endpoint,
+  });
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first. */
+function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    const done = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    p.then(done, done);
   });
 }
