@@ -4,7 +4,8 @@
  * (and counted on the root, see `droppedLines`).
  */
 import { systemClock, type Clock } from "../core/index.ts";
-import { createRedactor, type KeyMatcher, type Redactor } from "./redact.ts";
+import { boundJson, createKeyPrefixes, fieldsJson, RESERVED } from "./log-line.ts";
+import { createRedaction, type KeyMatcher, type Redaction } from "./redact.ts";
 
 export const LogLevel = {
   debug: 10,
@@ -42,25 +43,29 @@ export interface LoggerOptions {
   clock?: Clock;
 }
 
-/** Our own keys win; a field trying to reuse one is kept under "_" + key. */
-const RESERVED = new Set(["time", "level", "msg"]);
-
 interface Shared {
   readonly min: number;
   readonly levelName: LogLevelName;
   readonly sink: LogSink;
-  readonly redact: Redactor;
+  readonly redaction: Redaction;
   readonly clock: Clock;
+  readonly keyPrefix: (key: string) => string | null;
+  /** The last line's time and its ISO text: many lines share a millisecond under load. */
+  lastMs: number;
+  lastIso: string;
   dropped: number;
 }
 
 class JsonLogger implements Logger {
   readonly #shared: Shared;
   readonly #bound: Record<string, unknown>;
+  /** The bound fields as JSON members, or undefined: every line takes the general path. */
+  readonly #boundJson: { readonly json: string; readonly keys: ReadonlySet<string> } | undefined;
 
   constructor(shared: Shared, bound: Record<string, unknown>) {
     this.#shared = shared;
     this.#bound = bound;
+    this.#boundJson = boundJson(bound);
   }
 
   get level(): LogLevelName {
@@ -94,24 +99,40 @@ class JsonLogger implements Logger {
   }
 
   #redactFields(fields: LogFields): Record<string, unknown> {
-    const r = this.#shared.redact(fields);
+    const r = this.#shared.redaction.redact(fields);
     return typeof r === "object" && r !== null ? (r as Record<string, unknown>) : {};
   }
 
   #write(level: LogLevelName, msg: string, fields: LogFields | undefined): void {
     const s = this.#shared;
     try {
-      const line: Record<string, unknown> = {
-        time: new Date(s.clock.now()).toISOString(),
-        level,
-        msg: s.redact(msg),
-      };
-      assign(line, this.#bound);
-      if (fields !== undefined) assign(line, this.#redactFields(fields));
-      s.sink(JSON.stringify(line));
+      const now = s.clock.now();
+      if (now !== s.lastMs) {
+        s.lastIso = new Date(now).toISOString();
+        s.lastMs = now;
+      }
+      s.sink(this.#fastLine(s.lastIso, level, msg, fields) ?? this.#generalLine(s.lastIso, level, msg, fields));
     } catch {
       s.dropped++;
     }
+  }
+
+  /** Written by hand (see log-line.ts); undefined when the general path is needed. */
+  #fastLine(time: string, level: LogLevelName, msg: string, fields: LogFields | undefined): string | undefined {
+    const bound = this.#boundJson;
+    if (bound === undefined || typeof msg !== "string") return undefined;
+    const s = this.#shared;
+    const rest = fields === undefined ? "" : fieldsJson(fields, s.redaction, s.keyPrefix, bound.keys.size > 0 ? bound.keys : undefined);
+    if (rest === undefined) return undefined;
+    return `{"time":"${time}","level":"${level}","msg":${JSON.stringify(s.redaction.maskString(msg))}${bound.json}${rest}}`;
+  }
+
+  /** A redacted copy of everything merged into one object, then JSON.stringify. */
+  #generalLine(time: string, level: LogLevelName, msg: string, fields: LogFields | undefined): string {
+    const line: Record<string, unknown> = { time, level, msg: this.#shared.redaction.redact(msg) };
+    assign(line, this.#bound);
+    if (fields !== undefined) assign(line, this.#redactFields(fields));
+    return JSON.stringify(line);
   }
 }
 
@@ -121,7 +142,7 @@ function assign(line: Record<string, unknown>, fields: Record<string, unknown>):
 
 export function createLogger(options: LoggerOptions = {}): Logger & { readonly droppedLines: number } {
   const levelName = options.level ?? "info";
-  const redact = createRedactor({
+  const redaction = createRedaction({
     ...(options.redactKeys !== undefined ? { keys: options.redactKeys } : {}),
     maskValues: options.maskSecretsInValues ?? true,
   });
@@ -129,11 +150,14 @@ export function createLogger(options: LoggerOptions = {}): Logger & { readonly d
     min: LogLevel[levelName],
     levelName,
     sink: options.sink ?? ((line) => console.log(line)),
-    redact,
+    redaction,
     clock: options.clock ?? systemClock,
+    keyPrefix: createKeyPrefixes(),
+    lastMs: Number.NaN,
+    lastIso: "",
     dropped: 0,
   };
-  const bound = options.fields === undefined ? {} : (redact(options.fields) as Record<string, unknown>);
+  const bound = options.fields === undefined ? {} : (redaction.redact(options.fields) as Record<string, unknown>);
   return new JsonLogger(shared, bound);
 }
 
