@@ -44,6 +44,23 @@ const GENERIC = /^\/([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\/([A-Za-z_]\w*)$/;
 /** Bindings the runtime passes to app.fetch (see runtime ServeOptions.fetch). */
 type Env = { Bindings: { remoteAddress?: string } };
 
+/** The ids for error bodies and the client address, read (a syscall on Bun) only when a rate limit needs it. */
+class RequestIds {
+  readonly requestId: string;
+  readonly traceId: string;
+  readonly #env: Env["Bindings"] | undefined;
+
+  constructor(ids: { readonly requestId: string; readonly traceId: string }, env: Env["Bindings"] | undefined) {
+    this.requestId = ids.requestId;
+    this.traceId = ids.traceId;
+    this.#env = env;
+  }
+
+  get clientAddress(): string | undefined {
+    return this.#env?.remoteAddress;
+  }
+}
+
 export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
   const edge: EdgeDeps = { adminPaths: ADMIN_PATHS, ...(deps.edge ?? { headerPolicy: createHeaderPolicy({ forward: deps.forwardHeaders }) }) };
@@ -55,15 +72,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const req = c.req.raw;
     const scope = scopeOf(req, edge);
     const requestId = scope.requestId;
-    const env = c.env;
-    const ids = {
-      ...scope.ids,
-      get clientAddress() {
-        return env?.remoteAddress;
-      },
-    };
+    const ids = new RequestIds(scope.ids, c.env);
     const respHeaders = { "x-request-id": requestId };
-    const url = new URL(req.url);
+    const url = scope.url;
     let method: MethodInfo | undefined;
     let bind: Binder = (body) => body as JsonValue;
     let select: RouteMatch["selectResponse"];
@@ -108,10 +119,19 @@ export function createApp(deps: AppDeps): Hono<Env> {
         respHeaders,
       );
     }
-    const denied = await scope.enter(method, t.group.name);
-    if (denied) return denied;
-    const res = await scope.rpc(() => handleRpc(req, { method, ...t }, bind, deps, ids, scope.metadata(), select));
-    res.headers.set("x-request-id", requestId);
+    const entering = scope.enter(method, t.group.name);
+    if (entering !== undefined) {
+      const denied = await entering;
+      if (denied) return denied;
+    }
+    scope.rpcStarted();
+    let res: Response;
+    try {
+      res = await handleRpc(req, { method, ...t }, bind, deps, ids, scope.metadata(), select);
+    } finally {
+      scope.rpcEnded();
+    }
+    // x-request-id: added by the request scope (its middleware is installed first, above).
     return res;
   });
 

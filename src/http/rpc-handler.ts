@@ -10,6 +10,7 @@ import { createStreamFramer, streamFormatFor, type JsonCodec, type MethodInfo } 
 import { ndjsonLines, parseJsonBody, readBodyLimited } from "./body.ts";
 import { compressedBody, compressedStream, defaultCompression, type CompressionOptions } from "./compression.ts";
 import { errorBody, errorResponse, type ErrorBodyOptions } from "./error-response.ts";
+import { sizedResponse } from "./sized-response.ts";
 import { requestedTimeoutMs } from "./timeout-header.ts";
 
 export interface RpcTarget {
@@ -104,7 +105,9 @@ export async function handleRpc(
 function jsonReply(req: Request, deps: RpcHandlerDeps, method: MethodInfo, message: Uint8Array, select?: (json: JsonValue) => JsonValue): Response {
   const bytes = select ? textEncoder.encode(JSON.stringify(select(deps.codec.decode(method.output, message)))) : deps.codec.decodeToBytes(method.output, message);
   const headers = new Headers(JSON_HEADERS);
-  return new Response(compressedBody(req, bytes, headers, deps.compression ?? defaultCompression), { status: 200, headers });
+  const body = compressedBody(req, bytes, headers, deps.compression ?? defaultCompression);
+  // Uncompressed bytes: the request scope can count them without reading the body back.
+  return body === bytes ? sizedResponse(bytes, { status: 200, headers }) : new Response(body, { status: 200, headers });
 }
 
 async function* single(m: Uint8Array): AsyncGenerator<Uint8Array> {
