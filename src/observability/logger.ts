@@ -4,6 +4,7 @@
  * (and counted on the root, see `droppedLines`).
  */
 import { systemClock, type Clock } from "../core/index.ts";
+import { createBatchedSink } from "./batched-sink.ts";
 import { boundJson, createKeyPrefixes, fieldsJson, RESERVED } from "./log-line.ts";
 import { createRedaction, type KeyMatcher, type Redaction } from "./redact.ts";
 
@@ -32,7 +33,10 @@ export interface Logger {
 export interface LoggerOptions {
   /** Minimum level written. Default "info". */
   level?: LogLevelName;
-  /** Receives each line without its trailing newline. Default: console.log. */
+  /**
+   * Receives each line without its trailing newline, synchronously. Default: console.log, with the
+   * lines of one microtask checkpoint joined into one call (warn and error lines are written at once).
+   */
   sink?: LogSink;
   /** Fields on every line. */
   fields?: LogFields;
@@ -47,6 +51,8 @@ interface Shared {
   readonly min: number;
   readonly levelName: LogLevelName;
   readonly sink: LogSink;
+  /** Writes lines the default sink still holds; undefined for a sink given in the options. */
+  readonly flush: (() => void) | undefined;
   readonly redaction: Redaction;
   readonly clock: Clock;
   readonly keyPrefix: (key: string) => string | null;
@@ -112,6 +118,8 @@ class JsonLogger implements Logger {
         s.lastMs = now;
       }
       s.sink(this.#fastLine(s.lastIso, level, msg, fields) ?? this.#generalLine(s.lastIso, level, msg, fields));
+      // Warnings and errors may be the last words before an exit: never leave them queued.
+      if (s.flush !== undefined && LogLevel[level] >= LogLevel.warn) s.flush();
     } catch {
       s.dropped++;
     }
@@ -146,10 +154,20 @@ export function createLogger(options: LoggerOptions = {}): Logger & { readonly d
     ...(options.redactKeys !== undefined ? { keys: options.redactKeys } : {}),
     maskValues: options.maskSecretsInValues ?? true,
   });
+  const batch =
+    options.sink === undefined
+      ? createBatchedSink({
+          out: (text) => console.log(text),
+          onLost: (n) => {
+            shared.dropped += n;
+          },
+        })
+      : undefined;
   const shared: Shared = {
     min: LogLevel[levelName],
     levelName,
-    sink: options.sink ?? ((line) => console.log(line)),
+    sink: options.sink ?? batch!.write,
+    flush: batch?.flush,
     redaction,
     clock: options.clock ?? systemClock,
     keyPrefix: createKeyPrefixes(),
