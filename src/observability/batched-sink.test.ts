@@ -1,6 +1,17 @@
-import { describe, expect, spyOn, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createBatchedSink } from "./batched-sink.ts";
 import { createLogger } from "./index.ts";
+
+/** Replaces console.log for the duration of fn (the default logger's destination). */
+async function withConsoleLog(fake: (...args: unknown[]) => void, fn: () => Promise<void>): Promise<void> {
+  const original = console.log;
+  console.log = fake;
+  try {
+    await fn();
+  } finally {
+    console.log = original;
+  }
+}
 
 function collector(maxLines?: number) {
   const outs: string[] = [];
@@ -54,8 +65,7 @@ describe("batched log sink", () => {
 
   test("the default logger: info lines batched into one console.log, a warning flushes them first", async () => {
     const calls: unknown[][] = [];
-    const spy = spyOn(console, "log").mockImplementation((...args: unknown[]) => void calls.push(args));
-    try {
+    await withConsoleLog((...args) => void calls.push(args), async () => {
       const log = createLogger({ clock: { now: () => 0 } });
       log.info("one", { n: 1 });
       log.info("two");
@@ -72,16 +82,14 @@ describe("batched log sink", () => {
       expect(calls.length).toBe(3);
       await null;
       expect(calls.length).toBe(3);
-    } finally {
-      spy.mockRestore();
-    }
+    });
   });
 
   test("the default logger counts lines lost to a throwing console.log", async () => {
-    const spy = spyOn(console, "log").mockImplementation(() => {
+    const closed = () => {
       throw new Error("closed");
-    });
-    try {
+    };
+    await withConsoleLog(closed, async () => {
       const log = createLogger();
       log.info("a");
       log.info("b");
@@ -89,8 +97,6 @@ describe("batched log sink", () => {
       expect(log.droppedLines).toBe(2);
       log.error("c");
       expect(log.droppedLines).toBe(3);
-    } finally {
-      spy.mockRestore();
-    }
+    });
   });
 });
