@@ -1,5 +1,5 @@
 // The hono app: health, admin, and the RPC routes (generic /pkg.Service/Method and google.api.http).
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { GatewayError, GrpcCode, Reason } from "../core/index.ts";
 import type { MethodInfo } from "../transcode/index.ts";
@@ -7,7 +7,8 @@ import { ADMIN_PATHS, mountAdmin } from "./admin.ts";
 import { errorResponse } from "./error-response.ts";
 import { createHeaderPolicy } from "./header-policy.ts";
 import { corsMiddleware, type CorsOptions } from "./middleware/cors.ts";
-import { requestScopeMiddleware, scopeOf, type EdgeDeps } from "./middleware/request-scope.ts";
+import { directDispatch } from "./direct-dispatch.ts";
+import { requestScopeMiddleware, scopeOf, serveScoped, type EdgeDeps, type RequestScope } from "./middleware/request-scope.ts";
 import { handleRpc, type Binder, type RpcHandlerDeps, type RpcTarget } from "./rpc-handler.ts";
 
 /** A matched annotated route: the method and how to build the request message from the HTTP request. */
@@ -64,77 +65,84 @@ class RequestIds {
 export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
   const edge: EdgeDeps = { adminPaths: ADMIN_PATHS, ...(deps.edge ?? { headerPolicy: createHeaderPolicy({ forward: deps.forwardHeaders }) }) };
-  app.use("*", requestScopeMiddleware(edge));
+  const scopeMiddleware = requestScopeMiddleware(edge);
+  app.use("*", scopeMiddleware);
   if (deps.cors) app.use("*", corsMiddleware(deps.cors));
   mountAdmin(app, { ready: deps.ready, upstreams: deps.admin.upstreams, ...(deps.admin.metrics ? { metrics: deps.admin.metrics } : {}) });
+  const rpcRoute = (c: Context<Env>) => serveRpc(c.req.raw, c.env, scopeOf(c.req.raw, edge), deps);
+  app.all("*", rpcRoute);
+  const onError = (e: Error) => errorResponse(e);
+  app.onError(onError);
+  // The same handling without hono's per-request Context and dispatch, for the requests it would
+  // route to exactly the scope middleware and the RPC route (bench/README.md).
+  directDispatch(app, {
+    chain: [scopeMiddleware, rpcRoute],
+    serve: (req, env) => serveScoped(req, edge, (scope) => serveRpc(req, env, scope, deps), onError),
+  });
+  return app;
+}
 
-  app.all("*", async (c) => {
-    const req = c.req.raw;
-    const scope = scopeOf(req, edge);
-    const requestId = scope.requestId;
-    const ids = new RequestIds(scope.ids, c.env);
-    const respHeaders = { "x-request-id": requestId };
-    const url = scope.url;
-    let method: MethodInfo | undefined;
-    let bind: Binder = (body) => body as JsonValue;
-    let select: RouteMatch["selectResponse"];
-    let found: RouteLookup;
-    try {
-      found = deps.lookupRoute(req.method, url);
-    } catch (e) {
-      return errorResponse(e, ids, respHeaders);
+/** The RPC route: resolve the method (annotated route or /pkg.Service/Method), authenticate, call upstream. */
+async function serveRpc(req: Request, env: Env["Bindings"] | undefined, scope: RequestScope, deps: AppDeps): Promise<Response> {
+  const ids = new RequestIds(scope.ids, env);
+  const respHeaders = { "x-request-id": scope.requestId };
+  const url = scope.url;
+  let method: MethodInfo | undefined;
+  let bind: Binder = (body) => body as JsonValue;
+  let select: RouteMatch["selectResponse"];
+  let found: RouteLookup;
+  try {
+    found = deps.lookupRoute(req.method, url);
+  } catch (e) {
+    return errorResponse(e, ids, respHeaders);
+  }
+  if (found.kind === "match") {
+    method = found.match.method;
+    bind = found.match.bind;
+    select = found.match.selectResponse;
+  } else if (found.kind === "method_not_allowed") {
+    return errorResponse(
+      new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotAllowed, message: `${req.method} is not allowed for ${url.pathname}; allowed: ${found.allowed.join(", ")}` }),
+      ids,
+      { ...respHeaders, allow: found.allowed.join(", ") },
+    );
+  } else {
+    const g = GENERIC.exec(url.pathname);
+    if (!g) {
+      return errorResponse(new GatewayError({ code: GrpcCode.NOT_FOUND, reason: Reason.routeNotFound, message: `no route for ${req.method} ${url.pathname}` }), ids, respHeaders);
     }
-    if (found.kind === "match") {
-      method = found.match.method;
-      bind = found.match.bind;
-      select = found.match.selectResponse;
-    } else if (found.kind === "method_not_allowed") {
+    method = deps.methods.get(url.pathname);
+    if (!method) {
       return errorResponse(
-        new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotAllowed, message: `${req.method} is not allowed for ${url.pathname}; allowed: ${found.allowed.join(", ")}` }),
-        ids,
-        { ...respHeaders, allow: found.allowed.join(", ") },
-      );
-    } else {
-      const g = GENERIC.exec(url.pathname);
-      if (!g) {
-        return errorResponse(new GatewayError({ code: GrpcCode.NOT_FOUND, reason: Reason.routeNotFound, message: `no route for ${req.method} ${url.pathname}` }), ids, respHeaders);
-      }
-      method = deps.methods.get(url.pathname);
-      if (!method) {
-        return errorResponse(
-          new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotFound, message: `unknown method ${g[1]}/${g[2]}` }),
-          ids,
-          respHeaders,
-        );
-      }
-      if (req.method !== "POST") {
-        return errorResponse(new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotAllowed, message: `use POST for ${url.pathname}` }), ids, { ...respHeaders, allow: "POST" });
-      }
-    }
-    const t = deps.target(method);
-    if (!t) {
-      return errorResponse(
-        new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotFound, message: `no upstream serves ${method.ref.service}` }),
+        new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotFound, message: `unknown method ${g[1]}/${g[2]}` }),
         ids,
         respHeaders,
       );
     }
-    const entering = scope.enter(method, t.group.name);
-    if (entering !== undefined) {
-      const denied = await entering;
-      if (denied) return denied;
+    if (req.method !== "POST") {
+      return errorResponse(new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotAllowed, message: `use POST for ${url.pathname}` }), ids, { ...respHeaders, allow: "POST" });
     }
-    scope.rpcStarted();
-    let res: Response;
-    try {
-      res = await handleRpc(req, { method, ...t }, bind, deps, ids, scope.metadata(), select);
-    } finally {
-      scope.rpcEnded();
-    }
-    // x-request-id: added by the request scope (its middleware is installed first, above).
-    return res;
-  });
-
-  app.onError((e) => errorResponse(e));
-  return app;
+  }
+  const t = deps.target(method);
+  if (!t) {
+    return errorResponse(
+      new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotFound, message: `no upstream serves ${method.ref.service}` }),
+      ids,
+      respHeaders,
+    );
+  }
+  const entering = scope.enter(method, t.group.name);
+  if (entering !== undefined) {
+    const denied = await entering;
+    if (denied) return denied;
+  }
+  scope.rpcStarted();
+  let res: Response;
+  try {
+    res = await handleRpc(req, { method, ...t }, bind, deps, ids, scope.metadata(), select);
+  } finally {
+    scope.rpcEnded();
+  }
+  // x-request-id: added by the request scope (its middleware runs first, above).
+  return res;
 }

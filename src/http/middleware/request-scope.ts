@@ -263,6 +263,46 @@ export function requestScopeMiddleware(edge: EdgeDeps): MiddlewareHandler {
   };
 }
 
+/**
+ * What the middleware and a handler after it do through hono, for a request served without it (see
+ * direct-dispatch.ts): open the scope, run the handler, finish with its response. Errors are answered
+ * as hono's compose would: by `onError` (the app's error handler); a response replacing one the handler
+ * gave keeps that response's headers but its content-type, as hono's Context does; a thrown non-Error
+ * is not handled.
+ */
+export async function serveScoped(req: Request, edge: EdgeDeps, handler: (scope: RequestScope) => Promise<Response>, onError: (e: Error) => Response): Promise<Response> {
+  const scope = new RequestScope(req, edge);
+  scopes.set(req, scope);
+  let res: Response;
+  try {
+    res = await handler(scope);
+  } catch (e) {
+    if (!(e instanceof Error)) throw e;
+    res = onError(e);
+  }
+  try {
+    const done = scope.finish(res);
+    return done instanceof Promise ? await done : done;
+  } catch (e) {
+    if (!(e instanceof Error)) throw e;
+    return replacing(res, onError(e));
+  }
+}
+
+/** hono's Context `res` setter when a response replaces an earlier one. */
+function replacing(earlier: Response, res: Response): Response {
+  const out = new Response(res.body, res);
+  for (const [k, v] of earlier.headers.entries()) {
+    if (k === "content-type") continue;
+    if (k === "set-cookie") {
+      const cookies = earlier.headers.getSetCookie();
+      out.headers.delete("set-cookie");
+      for (const cookie of cookies) out.headers.append("set-cookie", cookie);
+    } else out.headers.set(k, v);
+  }
+  return out;
+}
+
 /** The request's scope (a fresh, unobserved one when the middleware is not installed). */
 export function scopeOf(req: Request, edge: EdgeDeps): RequestScope {
   let s = scopes.get(req);
