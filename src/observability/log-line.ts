@@ -11,6 +11,10 @@ import { REDACTED, type Redaction } from "./redact.ts";
 export const RESERVED: ReadonlySet<string> = new Set(["time", "level", "msg"]);
 
 const REDACTED_JSON = JSON.stringify(REDACTED);
+// A string without these needs neither JSON escaping (quote, backslash, control characters; lone
+// surrogates, which well-formed JSON.stringify escapes) nor masking: a bearer/basic credential needs
+// whitespace after the scheme, and a JWT needs "eyJ" (checked apart). Ids, paths, routes and codes pass.
+const NEEDS_CARE = /["\\\s\u0000-\u001f\ud800-\udfff]/;
 const KEY_CACHE_MAX = 512;
 
 /**
@@ -58,7 +62,7 @@ export function fieldsJson(
     }
     switch (typeof v) {
       case "string":
-        out += prefix + JSON.stringify(redaction.maskString(v));
+        out += NEEDS_CARE.test(v) || (v.length >= 8 && v.includes("eyJ")) ? prefix + JSON.stringify(redaction.maskString(v)) : `${prefix}"${v}"`;
         break;
       case "number":
         out += prefix + (Number.isFinite(v) ? String(v) : "null");
