@@ -35,10 +35,12 @@ export interface RpcHandlerDeps {
 export type Binder = (body: unknown) => JsonValue;
 
 const JSON_HEADERS = { "content-type": "application/json" };
+// What compressedBody leaves on a fresh JSON_HEADERS for a body below the threshold (compression on).
+const JSON_HEADERS_VARY = { "content-type": "application/json", vary: "Accept-Encoding" };
 
 function checkContentType(req: Request, allowNdjson: boolean): void {
   const ct = req.headers.get("content-type");
-  if (ct === null || req.method === "GET" || req.method === "DELETE") return;
+  if (ct === null || ct === "application/json" || req.method === "GET" || req.method === "DELETE") return;
   const base = ct.split(";")[0]!.trim().toLowerCase();
   if (base === "application/json" || base === "" || base.endsWith("+json") || base === "text/plain") return;
   if (allowNdjson && (base === "application/x-ndjson" || base === "application/jsonl")) return;
@@ -57,7 +59,6 @@ export async function handleRpc(
   select?: (json: JsonValue) => JsonValue,
 ): Promise<Response> {
   const { method, policy } = target;
-  const errOpts = { ...deps.errorOptions, requestId: ids.requestId, traceId: ids.traceId };
   // Only rate-limited routes need a client key (reading the peer address costs a syscall on Bun).
   const keySource = target.rateLimitKey ?? "ip";
   const clientKey = !policy.calls?.parts.rateLimit
@@ -84,7 +85,7 @@ export async function handleRpc(
         return jsonReply(req, deps, method, reply.message, select);
       }
       const reply = await deps.invoker.stream(single(encoded.value), invokeOpts);
-      return await streamResponse(req, reply.messages, method, deps, errOpts);
+      return await streamResponse(req, reply.messages, method, deps, errorOptions(deps, ids));
     }
     // Client (or bidi) streaming: each NDJSON line becomes a message as it arrives.
     const requests = encodeLines(ndjsonLines(req, policy.maxBodyBytes, Number.MAX_SAFE_INTEGER), method, deps, bind, input);
@@ -96,16 +97,26 @@ export async function handleRpc(
       if (!last) throw new GatewayError({ code: GrpcCode.INTERNAL, reason: Reason.upstreamProtocol, message: "upstream sent no reply message" });
       return jsonReply(req, deps, method, last, select);
     }
-    return await streamResponse(req, reply.messages, method, deps, errOpts, input);
+    return await streamResponse(req, reply.messages, method, deps, errorOptions(deps, ids), input);
   } catch (e) {
-    return errorResponse(input.error ?? e, errOpts);
+    return errorResponse(input.error ?? e, errorOptions(deps, ids));
   }
+}
+
+/** Error body options: built when needed (an error, or a stream that may end in one). */
+function errorOptions(deps: RpcHandlerDeps, ids: { requestId?: string; traceId?: string }): ErrorBodyOptions {
+  return { ...deps.errorOptions, requestId: ids.requestId, traceId: ids.traceId };
 }
 
 function jsonReply(req: Request, deps: RpcHandlerDeps, method: MethodInfo, message: Uint8Array, select?: (json: JsonValue) => JsonValue): Response {
   const bytes = select ? textEncoder.encode(JSON.stringify(select(deps.codec.decode(method.output, message)))) : deps.codec.decodeToBytes(method.output, message);
+  const compression = deps.compression ?? defaultCompression;
+  // Not compressed either way: the header set is known without building and editing a Headers object.
+  if (!compression.enabled || bytes.byteLength < compression.thresholdBytes) {
+    return sizedResponse(bytes, { status: 200, headers: compression.enabled ? JSON_HEADERS_VARY : JSON_HEADERS });
+  }
   const headers = new Headers(JSON_HEADERS);
-  const body = compressedBody(req, bytes, headers, deps.compression ?? defaultCompression);
+  const body = compressedBody(req, bytes, headers, compression);
   // Uncompressed bytes: the request scope can count them without reading the body back.
   return body === bytes ? sizedResponse(bytes, { status: 200, headers }) : new Response(body, { status: 200, headers });
 }

@@ -123,4 +123,18 @@ describe("GatewayMetrics", () => {
     expect(value("sluice_upstream_call_duration_seconds_count", 'upstream="orders-b",method="shop.v1.Orders/Place"')).toBe(10);
     expect(value("sluice_http_requests_in_flight", "")).toBe(0);
   });
+
+  test("attempts are counted per upstream, endpoint and code", () => {
+    const { m, value } = metrics();
+    const outcomes: [string, string, string | undefined][] = [
+      ["orders", "10.0.0.1:1", undefined], ["orders", "10.0.0.2:1", undefined], ["orders", "10.0.0.1:1", "UNAVAILABLE"],
+      ["orders", "10.0.0.1:1", undefined], ["users", "10.0.0.1:1", undefined], ["orders", "10.0.0.2:1", "UNAVAILABLE"],
+    ];
+    for (const [upstream, endpoint, code] of outcomes) m.attempt({ upstream, endpoint, ...(code ? { error: { codeName: code } } : {}) });
+    const count = (u: string, e: string, c: string) => outcomes.filter(([a, b, x]) => a === u && b === e && (x ?? "OK") === c).length;
+    for (const [u, e, c] of [["orders", "10.0.0.1:1", "OK"], ["orders", "10.0.0.1:1", "UNAVAILABLE"], ["orders", "10.0.0.2:1", "OK"], ["orders", "10.0.0.2:1", "UNAVAILABLE"], ["users", "10.0.0.1:1", "OK"]] as const) {
+      expect(value("sluice_upstream_attempts_total", `upstream="${u}",endpoint="${e}",code="${c}"`)).toBe(count(u, e, c));
+    }
+    expect(value("sluice_upstream_attempts_total", 'upstream="users",endpoint="10.0.0.1:1",code="UNAVAILABLE"')).toBeUndefined();
+  });
 });

@@ -5,6 +5,7 @@ import {
   CallbackCounter,
   DEFAULT_LATENCY_BUCKETS,
   type Counter,
+  type CounterChild,
   type Gauge,
   type Histogram,
   type MetricsRegistry,
@@ -64,6 +65,8 @@ export class GatewayMetrics {
   readonly configReloads: Counter<"result">;
   readonly lastReloadSuccess: Gauge;
   readonly #routes: RouteSeriesCache;
+  /** upstream -> endpoint -> code -> the attempts series (the child labels() gives, without building its key). */
+  readonly #attempts = new Map<string, Map<string, Map<string, CounterChild>>>();
 
   constructor(registry: MetricsRegistry, sources: MetricsSources) {
     this.registry = registry;
@@ -179,7 +182,18 @@ export class GatewayMetrics {
   }
 
   attempt(a: AttemptLike): void {
-    this.upstreamAttempts.labels({ upstream: a.upstream, endpoint: a.endpoint, code: a.error?.codeName ?? "OK" }).inc();
+    const code = a.error?.codeName ?? "OK";
+    let byEndpoint = this.#attempts.get(a.upstream);
+    if (byEndpoint === undefined) this.#attempts.set(a.upstream, (byEndpoint = new Map()));
+    let byCode = byEndpoint.get(a.endpoint);
+    if (byCode === undefined) {
+      // Endpoints come and go with discovery: start over rather than grow without bound.
+      if (byEndpoint.size >= 1024) byEndpoint.clear();
+      byEndpoint.set(a.endpoint, (byCode = new Map()));
+    }
+    let c = byCode.get(code);
+    if (c === undefined) byCode.set(code, (c = this.upstreamAttempts.labels({ upstream: a.upstream, endpoint: a.endpoint, code })));
+    c.inc();
   }
 
   finishedAfterClientLeft(e: { readonly upstream: string; readonly method: string; readonly ok: boolean }): void {
