@@ -113,3 +113,60 @@ describe("hand-built log lines equal the general path's text", () => {
     expect(log.droppedLines).toBe(1);
   });
 });
+
+describe("line writers (fixed keys) write what logger[level](msg, fields) writes", () => {
+  const keys = ["request_id", "path", "status", "token", "ok", "big", "gone", "obj"];
+  const rows: unknown[][] = [
+    ["r1", "/v1/echo", 200, "secret", true, 1n, undefined, undefined],
+    ['r"2', `/v1/token/${JWT}`, 503, undefined, false, undefined, undefined, undefined],
+    ["r3", "日本 \u2028 \ud800", Number.NaN, null, null, -0, "x", undefined],
+    ["r4", "/nested", 200, "t", true, undefined, undefined, { cookie: "c", a: [1, 2] }],
+    [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined],
+  ];
+  const fieldsOf = (ks: readonly string[], values: readonly unknown[]) => {
+    const f: Record<string, unknown> = {};
+    ks.forEach((k, i) => (f[k] = values[i]));
+    return f;
+  };
+
+  function both(ks: readonly string[], values: readonly unknown[], level: "debug" | "info" | "warn" | "error", bound?: LogFields) {
+    const out: string[][] = [[], []];
+    const make = (i: number) => {
+      const root = createLogger({ sink: (l) => void out[i]!.push(l), clock, level: "info" });
+      return bound === undefined ? root : root.child(bound);
+    };
+    make(0)[level]("request", fieldsOf(ks, values));
+    make(1).lineWriter("request", ks)(level, values);
+    return out;
+  }
+
+  test("plain, secret, unicode, JWT, undefined and nested values", () => {
+    for (const values of rows) {
+      const [viaFields, viaWriter] = both(keys, values, "info");
+      expect(viaWriter).toEqual(viaFields!);
+      expect(viaWriter!.length).toBe(1);
+    }
+  });
+
+  test("levels below the logger's are not written; warn and error are", () => {
+    for (const level of ["debug", "info", "warn", "error"] as const) {
+      const [viaFields, viaWriter] = both(keys, rows[0]!, level);
+      expect(viaWriter).toEqual(viaFields!);
+      expect(viaWriter!.length).toBe(level === "debug" ? 0 : 1);
+    }
+  });
+
+  test("keys the hand-built path cannot take (reserved, digits, bound collisions, repeats) go the general way", () => {
+    const cases: [string[], unknown[], LogFields | undefined][] = [
+      [["msg", "a"], ["m", 1], undefined],
+      [["2", "a"], ["two", 1], undefined],
+      [["service", "a"], ["override", 1], { service: "sluice" }],
+      [["a", "b"], [1, 2], { service: "sluice", token: "t" }],
+      [["a", "a"], [1, 2], undefined],
+    ];
+    for (const [ks, values, bound] of cases) {
+      const [viaFields, viaWriter] = both(ks, values, "info", bound);
+      expect(viaWriter).toEqual(viaFields!);
+    }
+  });
+});

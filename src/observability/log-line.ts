@@ -10,7 +10,7 @@ import { REDACTED, type Redaction } from "./redact.ts";
 /** Our own keys win; a field trying to reuse one is kept under "_" + key. */
 export const RESERVED: ReadonlySet<string> = new Set(["time", "level", "msg"]);
 
-const REDACTED_JSON = JSON.stringify(REDACTED);
+export const REDACTED_JSON = JSON.stringify(REDACTED);
 // A string without these needs neither JSON escaping (quote, backslash, control characters; lone
 // surrogates, which well-formed JSON.stringify escapes) nor masking: a bearer/basic credential needs
 // whitespace after the scheme, and a JWT needs "eyJ" (checked apart). Ids, paths, routes and codes pass.
@@ -36,10 +36,34 @@ export function createKeyPrefixes(): (key: string) => string | null {
 }
 
 /**
+ * A field value as JSON text, redacted like the redactor would at depth 1 (strings masked, bigints
+ * as strings); undefined when the field is left out (undefined, functions, symbols); null when the
+ * value is an object or array (the general path handles those).
+ */
+export function valueJson(v: unknown, redaction: Redaction): string | undefined | null {
+  switch (typeof v) {
+    case "string":
+      return NEEDS_CARE.test(v) || (v.length >= 8 && v.includes("eyJ")) ? JSON.stringify(redaction.maskString(v)) : `"${v}"`;
+    case "number":
+      return Number.isFinite(v) ? String(v) : "null";
+    case "boolean":
+      return v ? "true" : "false";
+    case "bigint":
+      return `"${v.toString()}"`;
+    case "undefined":
+    case "function":
+    case "symbol":
+      return undefined;
+    default:
+      return v === null ? "null" : null;
+  }
+}
+
+/**
  * The fields as JSON members (each with its leading comma), redacted like the redactor would at
- * depth 1: secret keys become "[REDACTED]", strings are masked, bigints become strings, undefined,
- * functions and symbols are left out. Undefined when a value is an object (or array) or a key needs
- * the general path, or collides with a key in `taken` (the logger's bound fields).
+ * depth 1: secret keys become "[REDACTED]", the rest as valueJson. Undefined when a value is an
+ * object (or array) or a key needs the general path, or collides with a key in `taken` (the
+ * logger's bound fields).
  */
 export function fieldsJson(
   fields: Readonly<Record<string, unknown>>,
@@ -55,34 +79,32 @@ export function fieldsJson(
     const k = keys[i]!;
     const prefix = prefixOf(k);
     if (prefix === null || (taken !== undefined && taken.has(k))) return undefined;
-    const v = fields[k];
     if (redaction.isSecretKey(k)) {
       out += prefix + REDACTED_JSON;
       continue;
     }
-    switch (typeof v) {
-      case "string":
-        out += NEEDS_CARE.test(v) || (v.length >= 8 && v.includes("eyJ")) ? prefix + JSON.stringify(redaction.maskString(v)) : `${prefix}"${v}"`;
-        break;
-      case "number":
-        out += prefix + (Number.isFinite(v) ? String(v) : "null");
-        break;
-      case "boolean":
-        out += prefix + (v ? "true" : "false");
-        break;
-      case "bigint":
-        out += `${prefix}"${v.toString()}"`;
-        break;
-      case "undefined":
-      case "function":
-      case "symbol":
-        break;
-      default:
-        if (v !== null) return undefined;
-        out += prefix + "null";
-    }
+    const j = valueJson(fields[k], redaction);
+    if (j === null) return undefined;
+    if (j !== undefined) out += prefix + j;
   }
   return out;
+}
+
+/**
+ * For a fixed list of field keys: each key's `,"key":` prefix and whether its value is redacted;
+ * undefined when some key needs the general path (see createKeyPrefixes; a bound key; a key listed twice).
+ */
+export function keyPlan(keys: readonly string[], redaction: Redaction, prefixOf: (key: string) => string | null, taken: ReadonlySet<string>): { readonly prefixes: readonly string[]; readonly secret: readonly boolean[] } | undefined {
+  if (new Set(keys).size !== keys.length) return undefined;
+  const prefixes: string[] = [];
+  const secret: boolean[] = [];
+  for (const k of keys) {
+    const p = prefixOf(k);
+    if (p === null || taken.has(k)) return undefined;
+    prefixes.push(p);
+    secret.push(redaction.isSecretKey(k));
+  }
+  return { prefixes, secret };
 }
 
 /**

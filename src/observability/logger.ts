@@ -5,7 +5,7 @@
  */
 import { systemClock, type Clock } from "../core/index.ts";
 import { createBatchedSink } from "./batched-sink.ts";
-import { boundJson, createKeyPrefixes, fieldsJson, RESERVED } from "./log-line.ts";
+import { boundJson, createKeyPrefixes, fieldsJson, keyPlan, REDACTED_JSON, RESERVED, valueJson } from "./log-line.ts";
 import { createRedaction, type KeyMatcher, type Redaction } from "./redact.ts";
 
 export const LogLevel = {
@@ -28,7 +28,15 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
   /** A logger that adds `fields` to every line (redacted once, here). */
   child(fields: LogFields): Logger;
+  /**
+   * For many lines with one message and the same field keys (the access log): the keys' JSON,
+   * renaming and redaction are settled once, here; each line passes its values in key order
+   * (undefined leaves a field out). Writes the same text as `logger[level](msg, {key: value, ...})`.
+   */
+  lineWriter(msg: string, keys: readonly string[]): LineWriter;
 }
+
+export type LineWriter = (level: LogLevelName, values: readonly unknown[]) => void;
 
 export interface LoggerOptions {
   /** Minimum level written. Default "info". */
@@ -102,6 +110,45 @@ class JsonLogger implements Logger {
 
   child(fields: LogFields): Logger {
     return new JsonLogger(this.#shared, { ...this.#bound, ...this.#redactFields(fields) });
+  }
+
+  lineWriter(msg: string, keys: readonly string[]): LineWriter {
+    const s = this.#shared;
+    const bound = this.#boundJson;
+    const plan = bound === undefined ? undefined : keyPlan(keys, s.redaction, s.keyPrefix, bound.keys);
+    // Through the usual path, for keys the plan cannot take and for lines with an object value.
+    const general = (level: LogLevelName, values: readonly unknown[]) => {
+      const fields: Record<string, unknown> = {};
+      for (let i = 0; i < keys.length; i++) fields[keys[i]!] = values[i];
+      this[level](msg, fields);
+    };
+    if (plan === undefined || bound === undefined) return general;
+    const head = `","msg":${JSON.stringify(s.redaction.maskString(msg))}${bound.json}`;
+    const { prefixes, secret } = plan;
+    return (level, values) => {
+      if (LogLevel[level] < s.min) return;
+      try {
+        let out = "";
+        for (let i = 0; i < prefixes.length; i++) {
+          if (secret[i]) {
+            out += prefixes[i]! + REDACTED_JSON;
+            continue;
+          }
+          const j = valueJson(values[i], s.redaction);
+          if (j === null) return general(level, values);
+          if (j !== undefined) out += prefixes[i]! + j;
+        }
+        const now = s.clock.now();
+        if (now !== s.lastMs) {
+          s.lastIso = new Date(now).toISOString();
+          s.lastMs = now;
+        }
+        s.sink(`{"time":"${s.lastIso}","level":"${level}${head}${out}}`);
+        if (s.flush !== undefined && LogLevel[level] >= LogLevel.warn) s.flush();
+      } catch {
+        s.dropped++;
+      }
+    };
   }
 
   #redactFields(fields: LogFields): Record<string, unknown> {
