@@ -7,12 +7,11 @@
 // Usage: bun bench/inproc.ts [--n 200000] [-c 64] [--no-access-log] [--rounds 3] [--sink console|none] > /tmp/access.log
 // --sink none: log lines are built but not written (the default logger otherwise).
 import { parseConfig } from "../src/config/index.ts";
-import { GrpcCode, GatewayError } from "../src/core/index.ts";
 import { startGateway } from "../src/gateway.ts";
 import { createLogger } from "../src/observability/index.ts";
 import { detectRuntime, type Runtime, type ServeOptions } from "../src/runtime/index.ts";
-import type { Connection, ConnectionState } from "../src/upstream/index.ts";
 import { parse as parseYaml } from "yaml";
+import { fakeConnection } from "./fake-connection.ts";
 import { SMALL_ECHO } from "./rows.ts";
 
 const rt = await detectRuntime();
@@ -26,41 +25,6 @@ const C = Number(arg("-c", "64"));
 const ROUNDS = Number(arg("--rounds", "3"));
 const accessLog = !args.includes("--no-access-log");
 const sink = arg("--sink", "console");
-
-function fakeConnection(id: number, endpoint: string): Connection {
-  let active = 0;
-  let calls = 0;
-  const now = Date.now();
-  return {
-    id,
-    protocol: "grpc",
-    endpoint,
-    get state(): ConnectionState {
-      return "ready";
-    },
-    get active() {
-      return active;
-    },
-    capacity: 1 << 20,
-    lastUsedAt: now,
-    createdAt: now,
-    ready: Promise.resolve(),
-    async unary(request) {
-      active++;
-      calls++;
-      await null; // the reply arrives later, as from a socket
-      active--;
-      return { message: request, metadata: {} };
-    },
-    stream() {
-      throw new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: "unsupported", message: "no streams in this harness" });
-    },
-    drain() {},
-    destroy() {},
-    onStateChange: () => () => {},
-    stats: () => ({ id, protocol: "grpc", state: "ready", active, capacity: 1 << 20, createdAt: now, lastUsedAt: now, callsTotal: calls }),
-  };
-}
 
 let fetchFn: ServeOptions["fetch"] | undefined;
 const runtime: Runtime = {

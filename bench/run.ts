@@ -2,7 +2,7 @@
 // a table with requests/s, p50/p99 latency, CPU use of the process under test, and the ratio to the ceiling.
 // Usage (from the repo root): bun bench/run.ts [-c 64] [-d 10s] [-t 2] [--warmup 3s] [--rows a,b] [--all]
 //                             [--repeat N] [--json out.json] [--list] [--base-port 50150] [--before DIR]
-// --before DIR: each gateway row also runs from another checkout (its src/entry/*.ts, e.g. a `git archive`
+// --before DIR: each gateway row also runs from another checkout (its script, e.g. a `git archive`
 // of the commit to compare with) as "<row>@before", right after the row itself: before/after in one run.
 // --repeat N runs the whole set N times (interleaved) and reports medians: the machine is noisy.
 // Ports: backend gRPC = base (TTHeader base + 1), hello = base + 10, gateway = base + 11.
@@ -344,15 +344,15 @@ function printTable(results: Result[], o: Options, load: [string, string]): void
   for (const r of results) console.log(`  ${r.row}: ${r.what}${r.error ? `\n    FAILED: ${r.error.split("\n")[0]}` : ""}`);
 }
 
-/** Adds "<row>@before" after each gateway row: the same server started from the entry files under `dir`. */
+/** Adds "<row>@before" after each gateway row: the same server started from the script (a .ts path) under `dir`. */
 function withBefore(selected: Row[], dir: string): void {
   for (let i = selected.length - 1; i >= 0; i--) {
     const row = selected[i]!;
     const server = row.kind === "wrk" ? row.cpuOf : undefined;
     const spec = server ? servers[server] : undefined;
-    if (row.kind !== "wrk" || !server || !spec?.cmd.some((c) => c.startsWith("src/entry/"))) continue;
+    if (row.kind !== "wrk" || !server?.startsWith("sluice") || !spec) continue;
     const name = `${server}@before`;
-    servers[name] = { ...spec, cmd: spec.cmd.map((c) => (c.startsWith("src/entry/") ? join(dir, c) : c)) };
+    servers[name] = { ...spec, cmd: spec.cmd.map((c) => (c.endsWith(".ts") ? join(dir, c) : c)) };
     selected.splice(i + 1, 0, { ...row, name: `${row.name}@before`, what: `${row.what} [from ${dir}]`, servers: row.servers.map((s) => (s === server ? name : s)), cpuOf: name });
   }
 }
