@@ -35,8 +35,6 @@ export interface RpcHandlerDeps {
 export type Binder = (body: unknown) => JsonValue;
 
 const JSON_HEADERS = { "content-type": "application/json" };
-// What compressedBody leaves on a fresh JSON_HEADERS for a body below the threshold (compression on).
-const JSON_HEADERS_VARY = { "content-type": "application/json", vary: "Accept-Encoding" };
 
 function checkContentType(req: Request, allowNdjson: boolean): void {
   const ct = req.headers.get("content-type");
@@ -82,7 +80,7 @@ export async function handleRpc(
       if (!encoded.ok) throw encoded.error;
       if (kind === "unary") {
         const reply = await deps.invoker.unary(encoded.value, invokeOpts);
-        return jsonReply(req, deps, method, reply.message, select);
+        return jsonReply(req, deps, method, reply.message, select, ids.requestId);
       }
       const reply = await deps.invoker.stream(single(encoded.value), invokeOpts);
       return await streamResponse(req, reply.messages, method, deps, errorOptions(deps, ids));
@@ -95,7 +93,7 @@ export async function handleRpc(
       for await (const m of reply.messages) last = m;
       if (input.error !== undefined) throw input.error;
       if (!last) throw new GatewayError({ code: GrpcCode.INTERNAL, reason: Reason.upstreamProtocol, message: "upstream sent no reply message" });
-      return jsonReply(req, deps, method, last, select);
+      return jsonReply(req, deps, method, last, select, ids.requestId);
     }
     return await streamResponse(req, reply.messages, method, deps, errorOptions(deps, ids), input);
   } catch (e) {
@@ -108,12 +106,16 @@ function errorOptions(deps: RpcHandlerDeps, ids: { requestId?: string; traceId?:
   return { ...deps.errorOptions, requestId: ids.requestId, traceId: ids.traceId };
 }
 
-function jsonReply(req: Request, deps: RpcHandlerDeps, method: MethodInfo, message: Uint8Array, select?: (json: JsonValue) => JsonValue): Response {
+function jsonReply(req: Request, deps: RpcHandlerDeps, method: MethodInfo, message: Uint8Array, select: ((json: JsonValue) => JsonValue) | undefined, requestId: string | undefined): Response {
   const bytes = select ? textEncoder.encode(JSON.stringify(select(deps.codec.decode(method.output, message)))) : deps.codec.decodeToBytes(method.output, message);
   const compression = deps.compression ?? defaultCompression;
-  // Not compressed either way: the header set is known without building and editing a Headers object.
+  // Not compressed either way: the header set is known without building and editing a Headers object
+  // (what compressedBody leaves on JSON_HEADERS: Vary when compression is on), and carries the request
+  // id the request scope would add.
   if (!compression.enabled || bytes.byteLength < compression.thresholdBytes) {
-    return sizedResponse(bytes, { status: 200, headers: compression.enabled ? JSON_HEADERS_VARY : JSON_HEADERS });
+    const h: Record<string, string> = compression.enabled ? { "content-type": "application/json", vary: "Accept-Encoding" } : { "content-type": "application/json" };
+    if (requestId !== undefined) h["x-request-id"] = requestId;
+    return sizedResponse(bytes, { status: 200, headers: h }, requestId);
   }
   const headers = new Headers(JSON_HEADERS);
   const body = compressedBody(req, bytes, headers, compression);

@@ -18,6 +18,11 @@ function appWith(draining: boolean) {
   app.use("*", requestScopeMiddleware(edge));
   // Bytes the handler built (the unary JSON reply): finished without reading the body back.
   app.post("/sized", () => sizedResponse(text.encode('{"text":"héllo","n":"42"}'), { status: 200, headers: { "content-type": "application/json", vary: "Accept-Encoding" } }));
+  // Built with a request id in its headers: kept when it is the scope's, replaced when it is not.
+  app.get("/tagged/:id", (c) => {
+    const id = c.req.param("id");
+    return sizedResponse(text.encode("{}"), { status: 200, headers: { "content-type": "application/json", "x-request-id": id } }, id);
+  });
   // Any other response: read and copied.
   app.get("/plain", () => new Response("plain body ✓", { headers: { "x-custom": "1" } }));
   app.get("/error", () => new Response(JSON.stringify({ code: "NOT_FOUND", reason: "route_not_found", message: "no" }), { status: 404, headers: { "content-type": "application/json" } }));
@@ -59,6 +64,18 @@ describe("request scope finishing a response", () => {
       expect(records[0]!.path).toBe("/sized");
     });
   }
+
+  test("a body built with the request id is not re-tagged; one built with another id is", async () => {
+    const { app, records } = appWith(false);
+    const same = await app.request("/tagged/rid-7", { headers: { "x-request-id": "rid-7" } });
+    expect(same.headers.get("x-request-id")).toBe("rid-7");
+    const other = await app.request("/tagged/stale", { headers: { "x-request-id": "rid-8" } });
+    expect(other.headers.get("x-request-id")).toBe("rid-8");
+    expect(records.map((r) => [r.requestId, r.bytesOut])).toEqual([
+      ["rid-7", 2],
+      ["rid-8", 2],
+    ]);
+  });
 
   test("error bodies are still read for their fields", async () => {
     const { app, records } = appWith(false);

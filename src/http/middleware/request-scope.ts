@@ -7,7 +7,7 @@ import { childContext, continueTrace, formatTraceparent, type SpanContext } from
 import type { MethodInfo } from "../../transcode/index.ts";
 import type { HeaderPolicy } from "../header-policy.ts";
 import { meterBody, type BodyEnd } from "../metered-body.ts";
-import { knownBodySize } from "../sized-response.ts";
+import { knownBody } from "../sized-response.ts";
 import type { RequestObserver, RequestOutcome, RequestRecord } from "../telemetry/request-record.ts";
 import type { AuthGate } from "./auth.ts";
 
@@ -125,13 +125,13 @@ export class RequestScope {
    * a promise; other bodies are small and read here (which also gives the error fields of a JSON error body).
    */
   finish(res: Response): Response | Promise<Response> {
-    const size = knownBodySize(res);
-    if (size !== undefined && res.status < 400 && !res.bodyUsed) {
+    const body = knownBody(res);
+    if (body !== undefined && res.status < 400 && !res.bodyUsed) {
       // Headers of a Response we constructed are mutable; tagging them in place sends the same head
       // as copying them into a new Response would.
-      res.headers.set("x-request-id", this.requestId);
+      if (body.requestId !== this.requestId) res.headers.set("x-request-id", this.requestId);
       if (this.#edge.draining?.()) res.headers.set("connection", "close");
-      this.#emit(res.status, undefined, size, "done");
+      this.#emit(res.status, undefined, body.size, "done");
       return res;
     }
     return this.#finishCopy(res);
