@@ -10,6 +10,7 @@ import { corsMiddleware, type CorsOptions } from "./middleware/cors.ts";
 import { directDispatch } from "./direct-dispatch.ts";
 import { requestScopeMiddleware, scopeOf, serveScoped, type EdgeDeps, type RequestScope } from "./middleware/request-scope.ts";
 import { handleRpc, type Binder, type RpcHandlerDeps, type RpcTarget } from "./rpc-handler.ts";
+import { knownBody } from "./sized-response.ts";
 
 /** A matched annotated route: the method and how to build the request message from the HTTP request. */
 export interface RouteMatch {
@@ -143,6 +144,8 @@ async function serveRpc(req: Request, env: Env["Bindings"] | undefined, scope: R
   } finally {
     scope.rpcEnded();
   }
-  // x-request-id: added by the request scope (its middleware runs first, above).
+  // The request scope adds x-request-id too; set here as well (unless the reply was built with it) so a
+  // response that replaces this one after a failed body read still carries it (hono keeps its headers).
+  if (knownBody(res)?.requestId !== scope.requestId) res.headers.set("x-request-id", scope.requestId);
   return res;
 }
