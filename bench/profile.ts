@@ -2,10 +2,11 @@
 // runtime's sampling CPU profiler, loads it with wrk, then sorts the samples into buckets (route,
 // body, transcoding, h2 client, ...) and prints each bucket's share and µs per request.
 // Usage: bun bench/profile.ts [--runtime bun|node] [-d 10s] [-c 64] [--interval 250] [--keep DIR] [--base-port 50180]
+//                             [--upstream grpc|ttheader-mux] [--no-access-log]
 //        bun bench/profile.ts --analyze file.cpuprofile [--requests N --cpu-s S]
 // The µs column scales the shares by the gateway's measured CPU time per request.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
@@ -138,6 +139,33 @@ function waitFor(child: ChildProcess, re: RegExp, name: string): Promise<void> {
   });
 }
 
+function waitForFile(child: ChildProcess, path: string, re: RegExp, name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const text = () => {
+      try {
+        return readFileSync(path, "utf8").slice(0, 64 * 1024);
+      } catch {
+        return "";
+      }
+    };
+    const poll = setInterval(() => {
+      if (re.test(text())) {
+        clearInterval(poll);
+        child.removeAllListeners("exit");
+        resolve();
+      } else if (Date.now() - started > 30_000) {
+        clearInterval(poll);
+        reject(new Error(`${name} not ready:\n${text()}`));
+      }
+    }, 50);
+    child.once("exit", (c) => {
+      clearInterval(poll);
+      reject(new Error(`${name} exited ${c}:\n${text()}`));
+    });
+  });
+}
+
 function run(cmd: string, args: string[], env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
     const c = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
@@ -160,13 +188,25 @@ async function main(): Promise<void> {
   const duration = arg(args, "-d", "10s");
   const conns = arg(args, "-c", "64");
   const interval = arg(args, "--interval", "250");
-  const dir = arg(args, "--keep", "") || mkdtempSync(join(tmpdir(), "sluice-profile-"));
+  const keep = arg(args, "--keep", "");
+  if (keep) mkdirSync(keep, { recursive: true });
+  const dir = keep || mkdtempSync(join(tmpdir(), "sluice-profile-"));
+  const upstream = arg(args, "--upstream", "grpc");
+  if (upstream !== "grpc" && upstream !== "ttheader-mux") throw new Error("--upstream grpc|ttheader-mux");
+  const accessLog = !args.includes("--no-access-log");
   // Ports apart from bench/run.ts's (50150-50161), so both can run at once.
   const basePort = Number(arg(args, "--base-port", "50180"));
   const backendPort = basePort; // its TTHeader server, where there is one, takes basePort + 1
   const gwPort = basePort + 11;
   const base = parseYaml(readFileSync("bench/sluice.yaml", "utf8")) as { upstreams: Record<string, unknown>[] } & Record<string, unknown>;
-  const cfg = { ...base, listen: { host: "127.0.0.1", port: gwPort }, upstreams: base.upstreams.map((u) => ({ ...u, endpoints: [`127.0.0.1:${backendPort}`] })) };
+  const cfg = {
+    ...base,
+    listen: { host: "127.0.0.1", port: gwPort },
+    upstreams: base.upstreams.map((u) =>
+      upstream === "grpc" ? { ...u, endpoints: [`127.0.0.1:${backendPort}`] } : { ...u, protocol: "ttheader", mode: "mux", endpoints: [`127.0.0.1:${backendPort + 1}`] },
+    ),
+    ...(accessLog ? {} : { logging: { accessLog: false } }),
+  };
   const cfgPath = join(dir, "config.yaml");
   writeFileSync(cfgPath, toYaml(cfg));
 
@@ -176,9 +216,14 @@ async function main(): Promise<void> {
     runtime === "node"
       ? ["node", `--cpu-prof`, `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${interval}`, "--import", "tsx", "src/entry/node.ts"]
       : ["node_modules/.bin/bun", "--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${interval}`, "src/entry/bun.ts"];
-  const gw = spawn(gwCmd[0]!, [...gwCmd.slice(1), "--config", cfgPath], { stdio: ["ignore", "pipe", "pipe"] });
+  // The gateway's output (an access log line per request) goes to a file, as in bench/run.ts: through a
+  // pipe, every line would also cost a reader wake-up on the same CPUs and inflate the logging share.
+  const outPath = join(dir, "gateway-output.log");
+  const outFd = openSync(outPath, "w");
+  const gw = spawn(gwCmd[0]!, [...gwCmd.slice(1), "--config", cfgPath], { stdio: ["ignore", outFd, outFd] });
+  closeSync(outFd);
   try {
-    await waitFor(gw, /listening on/, "gateway");
+    await waitForFile(gw, outPath, /listening on/, "gateway");
     const url = `http://127.0.0.1:${gwPort}/v1/echo`;
     const env = { BENCH_BODY: SMALL_ECHO };
     await run("wrk", ["-t2", `-c${conns}`, "-d2s", "-s", "bench/post.lua", url], env);
@@ -187,7 +232,7 @@ async function main(): Promise<void> {
     const c1 = cpuSeconds(gw.pid!);
     const line = out.split("\n").find((l) => l.startsWith("BENCH_RESULT "))!;
     const r = JSON.parse(line.slice(13)) as { requests: number; duration_us: number };
-    console.log(`${runtime}: ${Math.round(r.requests / (r.duration_us / 1e6))} req/s under the profiler (interval ${interval} µs)`);
+    console.log(`${runtime}, ${upstream}, access log ${accessLog ? "on" : "off"}: ${Math.round(r.requests / (r.duration_us / 1e6))} req/s under the profiler (interval ${interval} µs)`);
     const exited = new Promise((res) => gw.once("exit", res));
     gw.kill("SIGINT");
     await exited;

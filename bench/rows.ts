@@ -107,6 +107,9 @@ servers["sluice-node-h2-sluice"] = sluice("node", ownH2);
 servers["sluice-deno-h2-sluice"] = sluice("deno", ownH2);
 servers["sluice-bun-no-access-log"] = sluice("bun", (c) => ({ ...c, logging: { accessLog: false } }));
 servers["sluice-bun-no-access-log-h2-sluice"] = sluice("bun", (c, p) => ownH2({ ...c, logging: { accessLog: false } }, p));
+// The gateway with its upstream calls answered in-process (bench/fake-connection.ts): no upstream sockets.
+servers["sluice-bun-fake-upstream"] = { cmd: [BUN, "bench/fake-upstream-gateway.ts"], config: gatewayConfig(), ready: /listening on/ };
+servers["sluice-bun-fake-upstream-no-access-log"] = { ...servers["sluice-bun-fake-upstream"], config: gatewayConfig((c) => ({ ...c, logging: { accessLog: false } })) };
 for (const n of [1, 2, 4, 8]) servers[`sluice-bun-grpc-conns-${n}`] = sluice("bun", grpcConnections(n));
 
 const echo = (p: Ports) => `http://127.0.0.1:${p.gateway}/v1/echo`;
@@ -145,4 +148,8 @@ export const rows: Row[] = [
   sluiceRow("sluice-bun-no-access-log", "sluice-bun with logging.accessLog: false (builds with edge logging)", false),
   sluiceRow("sluice-bun-no-access-log-h2-sluice", "sluice-bun-no-access-log with http2Client: sluice", false),
   ...[1, 2, 4, 8].map((n) => sluiceRow(`sluice-bun-grpc-conns-${n}`, `Sluice on Bun -> gRPC with ${n} h2 connection(s) per endpoint`, false)),
+  ...(["sluice-bun-fake-upstream", "sluice-bun-fake-upstream-no-access-log"] as const).map((name): WrkRow => ({
+    kind: "wrk", name, what: `Sluice on Bun, upstream calls answered in-process (no upstream sockets)${name.endsWith("no-access-log") ? ", access log off" : ""}`,
+    servers: [name], url: echo, body: SMALL_ECHO, cpuOf: name, ceiling: "hello-bun", default: false,
+  })),
 ];

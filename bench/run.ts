@@ -1,7 +1,9 @@
 // Benchmark runner: starts each row's servers, warms up, runs wrk (or the row's own script), and prints
 // a table with requests/s, p50/p99 latency, CPU use of the process under test, and the ratio to the ceiling.
 // Usage (from the repo root): bun bench/run.ts [-c 64] [-d 10s] [-t 2] [--warmup 3s] [--rows a,b] [--all]
-//                             [--repeat N] [--json out.json] [--list] [--base-port 50150]
+//                             [--repeat N] [--json out.json] [--list] [--base-port 50150] [--before DIR]
+// --before DIR: each gateway row also runs from another checkout (its script, e.g. a `git archive`
+// of the commit to compare with) as "<row>@before", right after the row itself: before/after in one run.
 // --repeat N runs the whole set N times (interleaved) and reports medians: the machine is noisy.
 // Ports: backend gRPC = base (TTHeader base + 1), hello = base + 10, gateway = base + 11.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -22,6 +24,7 @@ interface Options {
   list: boolean;
   basePort: number;
   repeat: number;
+  before: string | undefined;
 }
 
 interface Result {
@@ -43,7 +46,7 @@ interface Result {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { connections: 64, duration: "10s", threads: 2, warmup: "3s", rows: undefined, all: false, json: undefined, list: false, basePort: 50150, repeat: 1 };
+  const o: Options = { connections: 64, duration: "10s", threads: 2, warmup: "3s", rows: undefined, all: false, json: undefined, list: false, basePort: 50150, repeat: 1, before: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => {
@@ -61,6 +64,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === "--list") o.list = true;
     else if (a === "--base-port") o.basePort = Number(v());
     else if (a === "--repeat" || a === "-r") o.repeat = Math.max(1, Number(v()));
+    else if (a === "--before") o.before = v();
     else if (a === "-h" || a === "--help") {
       console.log(readFileSync(new URL(import.meta.url), "utf8").split("\n").slice(0, 5).join("\n"));
       process.exit(0);
@@ -340,6 +344,19 @@ function printTable(results: Result[], o: Options, load: [string, string]): void
   for (const r of results) console.log(`  ${r.row}: ${r.what}${r.error ? `\n    FAILED: ${r.error.split("\n")[0]}` : ""}`);
 }
 
+/** Adds "<row>@before" after each gateway row: the same server started from the script (a .ts path) under `dir`. */
+function withBefore(selected: Row[], dir: string): void {
+  for (let i = selected.length - 1; i >= 0; i--) {
+    const row = selected[i]!;
+    const server = row.kind === "wrk" ? row.cpuOf : undefined;
+    const spec = server ? servers[server] : undefined;
+    if (row.kind !== "wrk" || !server?.startsWith("sluice") || !spec) continue;
+    const name = `${server}@before`;
+    servers[name] = { ...spec, cmd: spec.cmd.map((c) => (c.endsWith(".ts") ? join(dir, c) : c)) };
+    selected.splice(i + 1, 0, { ...row, name: `${row.name}@before`, what: `${row.what} [from ${dir}]`, servers: row.servers.map((s) => (s === server ? name : s)), cpuOf: name });
+  }
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (o.list) {
@@ -355,6 +372,7 @@ async function main(): Promise<void> {
   // A row's ceiling runs too (first, in table order), so its ratio is always there.
   for (const r of rows) if (wanted.has(r.name) && r.ceiling) wanted.add(r.ceiling);
   const selected = rows.filter((r) => wanted.has(r.name));
+  if (o.before) withBefore(selected, o.before);
   const ports: Ports = { backend: o.basePort, hello: o.basePort + 10, gateway: o.basePort + 11 };
   const shared = new Map<string, Running>();
   const results: Result[] = [];

@@ -1,5 +1,5 @@
 // The hono app: health, admin, and the RPC routes (generic /pkg.Service/Method and google.api.http).
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { GatewayError, GrpcCode, Reason } from "../core/index.ts";
 import type { MethodInfo } from "../transcode/index.ts";
@@ -7,8 +7,10 @@ import { ADMIN_PATHS, mountAdmin } from "./admin.ts";
 import { errorResponse } from "./error-response.ts";
 import { createHeaderPolicy } from "./header-policy.ts";
 import { corsMiddleware, type CorsOptions } from "./middleware/cors.ts";
-import { requestScopeMiddleware, scopeOf, type EdgeDeps } from "./middleware/request-scope.ts";
+import { directDispatch } from "./direct-dispatch.ts";
+import { requestScopeMiddleware, scopeOf, serveScoped, type EdgeDeps, type RequestScope } from "./middleware/request-scope.ts";
 import { handleRpc, type Binder, type RpcHandlerDeps, type RpcTarget } from "./rpc-handler.ts";
+import { knownBody } from "./sized-response.ts";
 
 /** A matched annotated route: the method and how to build the request message from the HTTP request. */
 export interface RouteMatch {
@@ -44,81 +46,118 @@ const GENERIC = /^\/([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\/([A-Za-z_]\w*)$/;
 /** Bindings the runtime passes to app.fetch (see runtime ServeOptions.fetch). */
 type Env = { Bindings: { remoteAddress?: string } };
 
+/** The ids for error bodies and the client address, read (a syscall on Bun) only when a rate limit needs it. */
+class RequestIds {
+  readonly requestId: string;
+  readonly traceId: string;
+  readonly #env: Env["Bindings"] | undefined;
+  readonly #scope: RequestScope;
+
+  constructor(scope: RequestScope, env: Env["Bindings"] | undefined) {
+    this.requestId = scope.ids.requestId;
+    this.traceId = scope.ids.traceId;
+    this.#env = env;
+    this.#scope = scope;
+  }
+
+  /** When the request arrived: deadlines count from here, not from the end of the body. */
+  get receivedAt(): number {
+    return this.#scope.receivedAt;
+  }
+
+  get clientAddress(): string | undefined {
+    return this.#env?.remoteAddress;
+  }
+
+  /** The verified token's claims (rate-limit keys `claim:<name>`). */
+  get claims() {
+    return this.#scope.claims;
+  }
+}
+
 export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
   const edge: EdgeDeps = { adminPaths: ADMIN_PATHS, ...(deps.edge ?? { headerPolicy: createHeaderPolicy({ forward: deps.forwardHeaders }) }) };
-  app.use("*", requestScopeMiddleware(edge));
+  const scopeMiddleware = requestScopeMiddleware(edge);
+  app.use("*", scopeMiddleware);
   if (deps.cors) app.use("*", corsMiddleware(deps.cors));
   mountAdmin(app, { ready: deps.ready, upstreams: deps.admin.upstreams, ...(deps.admin.metrics ? { metrics: deps.admin.metrics } : {}) });
+  const rpcRoute = (c: Context<Env>) => serveRpc(c.req.raw, c.env, scopeOf(c.req.raw, edge), deps);
+  app.all("*", rpcRoute);
+  const onError = (e: Error) => errorResponse(e);
+  app.onError(onError);
+  // The same handling without hono's per-request Context and dispatch, for the requests it would
+  // route to exactly the scope middleware and the RPC route (bench/README.md).
+  directDispatch(app, {
+    chain: [scopeMiddleware, rpcRoute],
+    serve: (req, env) => serveScoped(req, edge, (scope) => serveRpc(req, env, scope, deps), onError),
+  });
+  return app;
+}
 
-  app.all("*", async (c) => {
-    const req = c.req.raw;
-    const scope = scopeOf(req, edge);
-    const requestId = scope.requestId;
-    const env = c.env;
-    const ids = {
-      ...scope.ids,
-      receivedAt: scope.receivedAt,
-      get clientAddress() {
-        return env?.remoteAddress;
-      },
-      get claims() {
-        return scope.claims;
-      },
-    };
-    const respHeaders = { "x-request-id": requestId };
-    const url = new URL(req.url);
-    let method: MethodInfo | undefined;
-    let bind: Binder = (body) => body as JsonValue;
-    let select: RouteMatch["selectResponse"];
-    let found: RouteLookup;
-    try {
-      found = deps.lookupRoute(req.method, url);
-    } catch (e) {
-      return errorResponse(e, ids, respHeaders);
+/** The RPC route: resolve the method (annotated route or /pkg.Service/Method), authenticate, call upstream. */
+async function serveRpc(req: Request, env: Env["Bindings"] | undefined, scope: RequestScope, deps: AppDeps): Promise<Response> {
+  const ids = new RequestIds(scope, env);
+  const respHeaders = { "x-request-id": scope.requestId };
+  const url = scope.url;
+  let method: MethodInfo | undefined;
+  let bind: Binder = (body) => body as JsonValue;
+  let select: RouteMatch["selectResponse"];
+  let found: RouteLookup;
+  try {
+    found = deps.lookupRoute(req.method, url);
+  } catch (e) {
+    return errorResponse(e, ids, respHeaders);
+  }
+  if (found.kind === "match") {
+    method = found.match.method;
+    bind = found.match.bind;
+    select = found.match.selectResponse;
+  } else if (found.kind === "method_not_allowed") {
+    return errorResponse(
+      new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotAllowed, message: `${req.method} is not allowed for ${url.pathname}; allowed: ${found.allowed.join(", ")}` }),
+      ids,
+      { ...respHeaders, allow: found.allowed.join(", ") },
+    );
+  } else {
+    const g = GENERIC.exec(url.pathname);
+    if (!g) {
+      return errorResponse(new GatewayError({ code: GrpcCode.NOT_FOUND, reason: Reason.routeNotFound, message: `no route for ${req.method} ${url.pathname}` }), ids, respHeaders);
     }
-    if (found.kind === "match") {
-      method = found.match.method;
-      bind = found.match.bind;
-      select = found.match.selectResponse;
-    } else if (found.kind === "method_not_allowed") {
+    method = deps.methods.get(url.pathname);
+    if (!method) {
       return errorResponse(
-        new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotAllowed, message: `${req.method} is not allowed for ${url.pathname}; allowed: ${found.allowed.join(", ")}` }),
-        ids,
-        { ...respHeaders, allow: found.allowed.join(", ") },
-      );
-    } else {
-      const g = GENERIC.exec(url.pathname);
-      if (!g) {
-        return errorResponse(new GatewayError({ code: GrpcCode.NOT_FOUND, reason: Reason.routeNotFound, message: `no route for ${req.method} ${url.pathname}` }), ids, respHeaders);
-      }
-      method = deps.methods.get(url.pathname);
-      if (!method) {
-        return errorResponse(
-          new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotFound, message: `unknown method ${g[1]}/${g[2]}` }),
-          ids,
-          respHeaders,
-        );
-      }
-      if (req.method !== "POST") {
-        return errorResponse(new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotAllowed, message: `use POST for ${url.pathname}` }), ids, { ...respHeaders, allow: "POST" });
-      }
-    }
-    const t = deps.target(method);
-    if (!t) {
-      return errorResponse(
-        new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotFound, message: `no upstream serves ${method.ref.service}` }),
+        new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotFound, message: `unknown method ${g[1]}/${g[2]}` }),
         ids,
         respHeaders,
       );
     }
-    const denied = await scope.enter(method, t.group.name);
+    if (req.method !== "POST") {
+      return errorResponse(new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotAllowed, message: `use POST for ${url.pathname}` }), ids, { ...respHeaders, allow: "POST" });
+    }
+  }
+  const t = deps.target(method);
+  if (!t) {
+    return errorResponse(
+      new GatewayError({ code: GrpcCode.UNIMPLEMENTED, reason: Reason.methodNotFound, message: `no upstream serves ${method.ref.service}` }),
+      ids,
+      respHeaders,
+    );
+  }
+  const entering = scope.enter(method, t.group.name);
+  if (entering !== undefined) {
+    const denied = await entering;
     if (denied) return denied;
-    const res = await scope.rpc(() => handleRpc(req, { method, ...t }, bind, deps, ids, scope.metadata(), select));
-    res.headers.set("x-request-id", requestId);
-    return res;
-  });
-
-  app.onError((e) => errorResponse(e));
-  return app;
+  }
+  scope.rpcStarted();
+  let res: Response;
+  try {
+    res = await handleRpc(req, { method, ...t }, bind, deps, ids, scope.metadata(), select);
+  } finally {
+    scope.rpcEnded();
+  }
+  // The request scope adds x-request-id too; set here as well (unless the reply was built with it) so a
+  // response that replaces this one after a failed body read still carries it (hono keeps its headers).
+  if (knownBody(res)?.requestId !== scope.requestId) res.headers.set("x-request-id", scope.requestId);
+  return res;
 }

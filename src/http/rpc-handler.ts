@@ -11,6 +11,7 @@ import { bodyDeadlineMs, ndjsonLines, parseJsonBody, readBodyLimited } from "./b
 import { compressedBody, compressedStream, defaultCompression, type CompressionOptions } from "./compression.ts";
 import { errorBody, errorResponse, type ErrorBodyOptions } from "./error-response.ts";
 import { rateLimitKey, type KeyInputs } from "./rate-limit-key.ts";
+import { sizedResponse } from "./sized-response.ts";
 import { requestedTimeoutMs } from "./timeout-header.ts";
 
 export interface RpcTarget {
@@ -40,7 +41,7 @@ const JSON_HEADERS = { "content-type": "application/json" };
 
 function checkContentType(req: Request, allowNdjson: boolean): void {
   const ct = req.headers.get("content-type");
-  if (ct === null || req.method === "GET" || req.method === "DELETE") return;
+  if (ct === null || ct === "application/json" || req.method === "GET" || req.method === "DELETE") return;
   const base = ct.split(";")[0]!.trim().toLowerCase();
   if (base === "application/json" || base === "" || base.endsWith("+json") || base === "text/plain") return;
   if (allowNdjson && (base === "application/x-ndjson" || base === "application/jsonl")) return;
@@ -59,7 +60,6 @@ export async function handleRpc(
   select?: (json: JsonValue) => JsonValue,
 ): Promise<Response> {
   const { method, policy } = target;
-  const errOpts = { ...deps.errorOptions, requestId: ids.requestId, traceId: ids.traceId };
   // Only rate-limited routes need a client key (reading the peer address costs a syscall on Bun).
   const clientKey = policy.calls?.parts.rateLimit ? rateLimitKey(target.rateLimitKey ?? "ip", req, metadata, ids) : undefined;
   // A bad NDJSON line fails the upstream call (we cancel it); the client is told about the line.
@@ -78,10 +78,10 @@ export async function handleRpc(
       if (!encoded.ok) throw encoded.error;
       if (kind === "unary") {
         const reply = await deps.invoker.unary(encoded.value, invokeOpts);
-        return jsonReply(req, deps, method, reply.message, select);
+        return jsonReply(req, deps, method, reply.message, select, ids.requestId);
       }
       const reply = await deps.invoker.stream(single(encoded.value), invokeOpts);
-      return await streamResponse(req, reply.messages, method, deps, errOpts);
+      return await streamResponse(req, reply.messages, method, deps, errorOptions(deps, ids));
     }
     // Client (or bidi) streaming: each NDJSON line becomes a message as it arrives.
     const requests = encodeLines(ndjsonLines(req, policy.maxBodyBytes, Number.MAX_SAFE_INTEGER, target.bodyReadTimeoutMs), method, deps, bind, input);
@@ -92,18 +92,34 @@ export async function handleRpc(
       for await (const m of reply.messages) last = m;
       if (input.error !== undefined) throw input.error;
       if (!last) throw new GatewayError({ code: GrpcCode.INTERNAL, reason: Reason.upstreamProtocol, message: "upstream sent no reply message" });
-      return jsonReply(req, deps, method, last, select);
+      return jsonReply(req, deps, method, last, select, ids.requestId);
     }
-    return await streamResponse(req, reply.messages, method, deps, errOpts, input);
+    return await streamResponse(req, reply.messages, method, deps, errorOptions(deps, ids), input);
   } catch (e) {
-    return errorResponse(input.error ?? e, errOpts);
+    return errorResponse(input.error ?? e, errorOptions(deps, ids));
   }
 }
 
-function jsonReply(req: Request, deps: RpcHandlerDeps, method: MethodInfo, message: Uint8Array, select?: (json: JsonValue) => JsonValue): Response {
+/** Error body options: built when needed (an error, or a stream that may end in one). */
+function errorOptions(deps: RpcHandlerDeps, ids: { requestId?: string; traceId?: string }): ErrorBodyOptions {
+  return { ...deps.errorOptions, requestId: ids.requestId, traceId: ids.traceId };
+}
+
+function jsonReply(req: Request, deps: RpcHandlerDeps, method: MethodInfo, message: Uint8Array, select: ((json: JsonValue) => JsonValue) | undefined, requestId: string | undefined): Response {
   const bytes = select ? textEncoder.encode(JSON.stringify(select(deps.codec.decode(method.output, message)))) : deps.codec.decodeToBytes(method.output, message);
+  const compression = deps.compression ?? defaultCompression;
+  // Not compressed either way: the header set is known without building and editing a Headers object
+  // (what compressedBody leaves on JSON_HEADERS: Vary when compression is on), and carries the request
+  // id the request scope would add.
+  if (!compression.enabled || bytes.byteLength < compression.thresholdBytes) {
+    const h: Record<string, string> = compression.enabled ? { "content-type": "application/json", vary: "Accept-Encoding" } : { "content-type": "application/json" };
+    if (requestId !== undefined) h["x-request-id"] = requestId;
+    return sizedResponse(bytes, { status: 200, headers: h }, requestId);
+  }
   const headers = new Headers(JSON_HEADERS);
-  return new Response(compressedBody(req, bytes, headers, deps.compression ?? defaultCompression), { status: 200, headers });
+  const body = compressedBody(req, bytes, headers, compression);
+  // Uncompressed bytes: the request scope can count them without reading the body back.
+  return body === bytes ? sizedResponse(bytes, { status: 200, headers }) : new Response(body, { status: 200, headers });
 }
 
 async function* single(m: Uint8Array): AsyncGenerator<Uint8Array> {

@@ -58,6 +58,7 @@ export {
   type LoggerOptions,
   type LogFields,
   type LogSink,
+  type LineWriter,
 } from "./logger.ts";
 export { createRedactor, DEFAULT_REDACT_KEYS, REDACTED, type KeyMatcher, type RedactOptions, type Redactor } from "./redact.ts";
 export {

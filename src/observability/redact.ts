@@ -47,8 +47,27 @@ export interface RedactOptions {
 
 export type Redactor = (value: unknown) => unknown;
 
+/** The pieces of one redaction setup: the deep copy, and its key and string rules for fast paths. */
+export interface Redaction {
+  /** A JSON-safe, redacted deep copy of a value. */
+  readonly redact: Redactor;
+  /** Whether values under this key are replaced by REDACTED. */
+  readonly isSecretKey: (key: string) => boolean;
+  /** A string value with JWT-shaped and bearer/basic credentials masked. */
+  readonly maskString: (s: string) => string;
+}
+
 /** Builds a function returning a JSON-safe, redacted deep copy of a value. */
 export function createRedactor(options: RedactOptions = {}): Redactor {
+  return createRedaction(options).redact;
+}
+
+// Key decisions are cached: field keys come from a small fixed set in code (access log, gateway
+// logs), so after warm-up a key costs one Map lookup instead of normalizing and testing patterns.
+// Bounded because keys can also come from data (header names in a logged Headers object).
+const KEY_CACHE_MAX = 512;
+
+export function createRedaction(options: RedactOptions = {}): Redaction {
   const exact = new Set<string>();
   const patterns: RegExp[] = [];
   for (const k of options.keys ?? DEFAULT_REDACT_KEYS) {
@@ -58,7 +77,8 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
   const maskValues = options.maskValues ?? true;
   const maxDepth = options.maxDepth ?? 8;
 
-  const secretKey = (k: string): boolean => {
+  const keyCache = new Map<string, boolean>();
+  const testKey = (k: string): boolean => {
     if (exact.has(normalizeKey(k))) return true;
     for (const p of patterns) {
       p.lastIndex = 0;
@@ -66,10 +86,19 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
     }
     return false;
   };
+  const secretKey = (k: string): boolean => {
+    const cached = keyCache.get(k);
+    if (cached !== undefined) return cached;
+    const r = testKey(k);
+    if (keyCache.size < KEY_CACHE_MAX) keyCache.set(k, r);
+    return r;
+  };
 
   const maskString = (s: string): string => {
     if (!maskValues || s.length < 8) return s;
-    return s.replace(JWT_SHAPE, REDACTED).replace(BEARER, (_m, scheme: string) => `${scheme} ${REDACTED}`);
+    // JWT_SHAPE needs a literal "eyJ": skip that scan (and its copy) for the usual string without one.
+    const t = s.includes("eyJ") ? s.replace(JWT_SHAPE, REDACTED) : s;
+    return t.replace(BEARER, (_m, scheme: string) => `${scheme} ${REDACTED}`);
   };
 
   const walk = (v: unknown, depth: number, seen: WeakSet<object>): unknown => {
@@ -110,7 +139,7 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
     }
   };
 
-  return (value) => walk(value, 0, new WeakSet());
+  return { redact: (value) => walk(value, 0, new WeakSet()), isSecretKey: secretKey, maskString };
 }
 
 function errorFields(e: Error, walk: (v: unknown) => unknown): Record<string, unknown> {

@@ -87,6 +87,23 @@ describe("span contexts", () => {
     expect(seen.size).toBe(50);
   });
 
+  test("ids stay well-formed and distinct across refills of the random byte pool", () => {
+    // 3000 x (16 + 8) bytes: the 4 KiB pool is refilled ~17 times, at every offset alignment.
+    const traces = new Set<string>();
+    const spans = new Set<string>();
+    for (let i = 0; i < 3000; i++) {
+      const t = newTraceId();
+      const s = newSpanId();
+      expect(t.length).toBe(32);
+      expect(s.length).toBe(16);
+      traces.add(t);
+      spans.add(s);
+    }
+    expect(traces.size).toBe(3000);
+    expect(spans.size).toBe(3000);
+    for (const t of traces) expect(t).toMatch(/^[0-9a-f]{32}$/);
+  });
+
   test("a new root is sampled by default, random flag set, and formats to a parseable traceparent", () => {
     const root = newRootContext();
     expect(root.parentSpanId).toBeUndefined();

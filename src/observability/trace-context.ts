@@ -85,6 +85,10 @@ export function newRootContext(options: NewRootOptions = {}): SpanContext {
     : { traceId: newTraceId(), spanId: newSpanId(), flags, traceState: options.traceState };
 }
 
+function newRoot(sampled: boolean): SpanContext {
+  return { traceId: newTraceId(), spanId: newSpanId(), flags: TraceFlags.random | (sampled ? TraceFlags.sampled : 0) };
+}
+
 /** A child span: same trace id, flags and tracestate, a new span id, parent = the given span. */
 export function childContext(parent: SpanContext): SpanContext {
   const base = { traceId: parent.traceId, spanId: newSpanId(), parentSpanId: parent.spanId, flags: parent.flags };
@@ -106,8 +110,10 @@ export function continueTrace(
   tracestate: string | null | undefined,
   options: ContinueOptions = {},
 ): SpanContext {
+  // No header (the usual case at an edge): a new root, nothing to parse.
+  if (traceparent == null) return newRoot(options.sampleRoot ?? true);
   const parsed = parseTraceparent(traceparent);
-  if (!parsed.ok) return newRootContext({ sampled: options.sampleRoot ?? true });
+  if (!parsed.ok) return newRoot(options.sampleRoot ?? true);
   const p = parsed.value;
   const traceState = parseTracestate(tracestate, options);
   const base = { traceId: p.traceId, spanId: newSpanId(), parentSpanId: p.parentId, flags: p.flags };

@@ -62,18 +62,22 @@ export class Invoker {
     this.stats.calls++;
     const signal = o.policy.onClientDisconnect === "cancel" ? o.clientSignal : undefined;
     const calls = o.policy.calls;
-    const base = { method: o.method, metadata: o.metadata, deadline, maxReplyBytes: o.maxReplyBytes };
     const p = calls
       ? calls.policy
           .execute(
-            (ctx) => o.group.unary(request, { ...base, signal: ctx.signal }, { excluded: ctx.excluded, markEndpoint: (k) => ctx.markEndpoint(k), transparentRetry: !calls.retries }),
+            (ctx) =>
+              o.group.unary(
+                request,
+                { method: o.method, metadata: o.metadata, deadline, maxReplyBytes: o.maxReplyBytes, signal: ctx.signal },
+                { excluded: ctx.excluded, markEndpoint: (k) => ctx.markEndpoint(k), transparentRetry: !calls.retries },
+              ),
             signal,
             { idempotent: o.policy.idempotent, deadlineAt: deadline, clientKey: o.clientKey },
           )
           .catch((e: unknown) => {
             throw namingUpstream(toGatewayError(e), o.group.name);
           })
-      : o.group.unary(request, { ...base, signal }, { transparentRetry: true });
+      : o.group.unary(request, { method: o.method, metadata: o.metadata, deadline, maxReplyBytes: o.maxReplyBytes, signal }, { transparentRetry: true });
     const client = o.clientSignal;
     if (client) {
       const report = (ok: boolean, code: string) => {

@@ -41,6 +41,8 @@ export interface CallOutcome {
   readonly error?: GatewayError;
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
 interface PoolHandle extends EndpointHandle {
   readonly pool: EndpointPool;
   /** Its connections not closed yet. */
@@ -168,11 +170,14 @@ export class UpstreamGroup {
 
   /** One attempt (plus the transparent never-sent retry if asked): pick, acquire, call, release. */
   async unary(request: Uint8Array, options: CallOptions, hints: AttemptHints = {}): Promise<UnaryReply> {
-    const tried = new Set(hints.excluded ?? []);
+    // Endpoints to avoid: those excluded when the call started (a copy: other attempts may add to the
+    // policy's set meanwhile), plus (for the retry) the one tried first. No copy of an empty set.
+    const excluded = hints.excluded;
+    let avoid: ReadonlySet<string> = excluded !== undefined && excluded.size > 0 ? new Set(excluded) : NONE;
     for (let n = 0; ; n++) {
-      const h = await this.#pick(options, tried);
+      const picked = this.#pick(options, avoid);
+      const h = picked instanceof Promise ? await picked : picked;
       hints.markEndpoint?.(h.key);
-      tried.add(h.key);
       let conn: Connection | undefined;
       try {
         const c = h.pool.acquire();
@@ -186,7 +191,10 @@ export class UpstreamGroup {
         const blame = blamesEndpoint(err);
         if (blame === "call") this.#balancer.recordFailure(h.key, "call"); // connect failures come from the pool
         this.onOutcome.emit({ upstream: this.name, endpoint: h.key, error: err });
-        if (err.neverSent && hints.transparentRetry && n === 0 && !options.signal?.aborted) continue;
+        if (err.neverSent && hints.transparentRetry && n === 0 && !options.signal?.aborted) {
+          avoid = new Set([...avoid, h.key]);
+          continue;
+        }
         throw withUpstream(err, this.name, h.key);
       } finally {
         if (conn) h.pool.release(conn);
@@ -281,35 +289,48 @@ export class UpstreamGroup {
     void p.finally(() => this.#warming.delete(p));
   }
 
-  /** Balancer pick, preferring endpoints not yet tried by this call; waits for a first endpoint list. */
-  async #pick(options: CallOptions, avoid: ReadonlySet<string>): Promise<PoolHandle> {
+  /**
+   * Balancer pick, preferring endpoints not yet tried by this call; waits for a first endpoint list.
+   * Answers without a promise when the balancer has an endpoint (every call once discovery answered).
+   */
+  #pick(options: CallOptions, avoid: ReadonlySet<string>): PoolHandle | Promise<PoolHandle> {
     const hashKey = this.#o.hashKey ? options.metadata?.[this.#o.hashKey] : undefined;
-    const ctx = hashKey ? { hashKey } : undefined;
-    for (let wait = 0; ; wait++) {
-      const picker = this.#balancer.picker();
-      let r = picker.pick(ctx);
-      if (r.kind === "ok" && avoid.has(r.endpoint.key)) {
-        // Try a few more picks for a fresh endpoint; fall back to the repeat when none is left.
-        for (let i = 0; i < picker.endpoints.length * 2 && r.kind === "ok" && avoid.has(r.endpoint.key); i++) {
-          const again = picker.pick(hashKey ? { hashKey: `${hashKey}#${i}` } : undefined);
-          if (again.kind === "ok" && !avoid.has(again.endpoint.key)) r = again;
-        }
+    const r = this.#pickNow(hashKey, avoid);
+    if (r.kind === "ok") return r.endpoint;
+    if (r.kind === "fail") throw r.error;
+    return this.#pickAfterChange(options, hashKey, avoid);
+  }
+
+  #pickNow(hashKey: string | undefined, avoid: ReadonlySet<string>): ReturnType<ReturnType<Balancer<PoolHandle>["picker"]>["pick"]> {
+    const picker = this.#balancer.picker();
+    let r = picker.pick(hashKey ? { hashKey } : undefined);
+    if (r.kind === "ok" && avoid.has(r.endpoint.key)) {
+      // Try a few more picks for a fresh endpoint; fall back to the repeat when none is left.
+      for (let i = 0; i < picker.endpoints.length * 2 && r.kind === "ok" && avoid.has(r.endpoint.key); i++) {
+        const again = picker.pick(hashKey ? { hashKey: `${hashKey}#${i}` } : undefined);
+        if (again.kind === "ok" && !avoid.has(again.endpoint.key)) r = again;
       }
-      if (r.kind === "ok") return r.endpoint;
-      if (r.kind === "fail") throw r.error;
-      if (wait > 0) throw new GatewayError({ code: GrpcCode.UNAVAILABLE, reason: "no_endpoints", message: `upstream ${this.name} has no endpoints yet (discovery pending)`, upstream: this.name });
-      await new Promise<void>((resolve) => {
-        const off = this.#balancer.onPickerChange(() => {
-          off();
-          clearTimeout(t);
-          resolve();
-        });
-        const t = setTimeout(() => {
-          off();
-          resolve();
-        }, Math.max(1, (options.deadline ?? Date.now() + 1000) - Date.now()));
-      });
     }
+    return r;
+  }
+
+  /** No endpoint list yet: wait once for the picker to change (or the deadline), then pick again. */
+  async #pickAfterChange(options: CallOptions, hashKey: string | undefined, avoid: ReadonlySet<string>): Promise<PoolHandle> {
+    await new Promise<void>((resolve) => {
+      const off = this.#balancer.onPickerChange(() => {
+        off();
+        clearTimeout(t);
+        resolve();
+      });
+      const t = setTimeout(() => {
+        off();
+        resolve();
+      }, Math.max(1, (options.deadline ?? Date.now() + 1000) - Date.now()));
+    });
+    const r = this.#pickNow(hashKey, avoid);
+    if (r.kind === "ok") return r.endpoint;
+    if (r.kind === "fail") throw r.error;
+    throw new GatewayError({ code: GrpcCode.UNAVAILABLE, reason: "no_endpoints", message: `upstream ${this.name} has no endpoints yet (discovery pending)`, upstream: this.name });
   }
 }
 

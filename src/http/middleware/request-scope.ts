@@ -8,6 +8,7 @@ import type { MethodInfo } from "../../transcode/index.ts";
 import type { JwtClaims } from "../auth/index.ts";
 import type { HeaderPolicy } from "../header-policy.ts";
 import { meterBody, type BodyEnd } from "../metered-body.ts";
+import { knownBody } from "../sized-response.ts";
 import type { RequestObserver, RequestOutcome, RequestRecord } from "../telemetry/request-record.ts";
 import type { AuthGate } from "./auth.ts";
 
@@ -47,6 +48,7 @@ export class RequestScope {
   #rpcStart: number | undefined;
   #rpcEnd: number | undefined;
   #finished = false;
+  #url: URL | undefined;
 
   constructor(req: Request, edge: EdgeDeps) {
     this.#req = req;
@@ -60,13 +62,25 @@ export class RequestScope {
     edge.observer?.started();
   }
 
-  /** The method is known and has an upstream: label the request, then authenticate. A Response means "denied". */
-  async enter(method: MethodInfo, upstream: string): Promise<Response | undefined> {
+  /** The request URL, parsed once for the handler and the record. */
+  get url(): URL {
+    return (this.#url ??= new URL(this.#req.url));
+  }
+
+  /**
+   * The method is known and has an upstream: label the request, then authenticate. A Response means
+   * "denied"; undefined (no auth configured, answered without a promise) or a promise of undefined: go on.
+   */
+  enter(method: MethodInfo, upstream: string): Promise<Response | undefined> | undefined {
     this.#route = `${method.ref.service}/${method.ref.method}`;
     this.#upstream = upstream;
     this.#streaming = method.kind === "server_streaming" || method.kind === "bidi_streaming";
     const gate = this.#edge.auth;
     if (gate === undefined) return undefined;
+    return this.#authenticate(gate, method);
+  }
+
+  async #authenticate(gate: AuthGate, method: MethodInfo): Promise<Response | undefined> {
     const r = await gate.check(this.#req, method, this.ids);
     this.#auth = r.label;
     if (!r.ok) return r.response;
@@ -99,20 +113,44 @@ export class RequestScope {
 
   /** Runs the upstream part of the request, timing it. */
   async rpc(fn: () => Promise<Response>): Promise<Response> {
-    this.#rpcStart = performance.now();
+    this.rpcStarted();
     try {
       return await fn();
     } finally {
-      this.#rpcEnd = performance.now();
+      this.rpcEnded();
     }
+  }
+
+  /** The upstream part of the request starts (rpc() without a wrapping promise, for the handler). */
+  rpcStarted(): void {
+    this.#rpcStart = performance.now();
+  }
+
+  /** ... and has settled (either way). */
+  rpcEnded(): void {
+    this.#rpcEnd = performance.now();
   }
 
   /**
    * Tags the response (request id, Connection: close while draining) and arranges for the record to
-   * be emitted once the body is sent. Streaming bodies are metered as they are pulled; others are small
-   * and read here (which also gives the error fields of the JSON error body).
+   * be emitted once the body is sent. Streaming bodies are metered as they are pulled; a body the
+   * handler built as bytes (sizedResponse) is counted as is, and the response is returned tagged, without
+   * a promise; other bodies are small and read here (which also gives the error fields of a JSON error body).
    */
-  async finish(res: Response): Promise<Response> {
+  finish(res: Response): Response | Promise<Response> {
+    const body = knownBody(res);
+    if (body !== undefined && res.status < 400 && !res.bodyUsed) {
+      // Headers of a Response we constructed are mutable; tagging them in place sends the same head
+      // as copying them into a new Response would.
+      if (body.requestId !== this.requestId) res.headers.set("x-request-id", this.requestId);
+      if (this.#edge.draining?.()) res.headers.set("connection", "close");
+      this.#emit(res.status, undefined, body.size, "done");
+      return res;
+    }
+    return this.#finishCopy(res);
+  }
+
+  async #finishCopy(res: Response): Promise<Response> {
     const headers = new Headers(res.headers);
     headers.set("x-request-id", this.requestId);
     if (this.#edge.draining?.()) headers.set("connection", "close");
@@ -148,42 +186,49 @@ export class RequestScope {
     this.#finished = true;
     const observer = this.#edge.observer;
     if (observer === undefined) return;
-    const url = new URL(this.#req.url);
-    const admin = this.#route === "unmatched" && (this.#edge.adminPaths?.has(url.pathname) ?? false);
+    const path = this.url.pathname;
+    const admin = this.#route === "unmatched" && (this.#edge.adminPaths?.has(path) ?? false);
     const outcome: RequestOutcome = status < 400 ? "ok" : err?.business !== undefined ? "business_error" : "system_error";
     const len = this.#req.headers.get("content-length");
     const upstreamCalled = this.#rpcStart !== undefined && (status < 400 || err?.upstream !== undefined);
-    const rec: RequestRecord = {
+    const span = this.span;
+    // Optional fields are added only when present (as spreads of {} would), without the spread copies.
+    const rec: Mutable<RequestRecord> = {
       requestId: this.requestId,
-      traceId: this.span.traceId,
-      spanId: this.span.spanId,
-      ...(this.span.parentSpanId !== undefined ? { parentSpanId: this.span.parentSpanId } : {}),
-      ...(upstreamCalled && this.#upstreamSpan !== undefined ? { upstreamSpanId: this.#upstreamSpan.spanId } : {}),
-      traceFlags: this.span.flags,
-      ...(this.span.traceState !== undefined ? { traceState: this.span.traceState } : {}),
+      traceId: span.traceId,
+      spanId: span.spanId,
+      traceFlags: span.flags,
       httpMethod: this.#req.method,
-      path: url.pathname,
-      route: admin ? url.pathname : this.#route,
-      ...(this.#upstream !== undefined ? { upstream: err?.upstream ?? this.#upstream } : {}),
-      ...(err?.endpoint !== undefined ? { endpoint: err.endpoint } : {}),
+      path,
+      route: admin ? path : this.#route,
       status,
       code: status < 400 ? "OK" : (err?.code ?? "UNKNOWN"),
       outcome,
-      ...(err?.reason !== undefined ? { reason: err.reason } : {}),
-      ...(err?.business !== undefined ? { bizStatus: err.business } : {}),
       upstreamCalled,
-      ...(this.#auth !== undefined ? { auth: this.#auth } : {}),
       startMs: this.#startMs,
       durationMs: performance.now() - this.#t0,
-      ...(upstreamCalled && this.#rpcStart !== undefined ? { upstreamStartMs: this.#startMs + (this.#rpcStart - this.#t0), upstreamMs: (this.#rpcEnd ?? performance.now()) - this.#rpcStart } : {}),
-      ...(len !== null && /^\d+$/.test(len) ? { bytesIn: Number(len) } : {}),
       bytesOut,
       clientGone: how === "cancelled" || this.#req.signal.aborted,
       admin,
     };
+    if (span.parentSpanId !== undefined) rec.parentSpanId = span.parentSpanId;
+    if (upstreamCalled && this.#upstreamSpan !== undefined) rec.upstreamSpanId = this.#upstreamSpan.spanId;
+    if (span.traceState !== undefined) rec.traceState = span.traceState;
+    if (this.#upstream !== undefined) rec.upstream = err?.upstream ?? this.#upstream;
+    if (err?.endpoint !== undefined) rec.endpoint = err.endpoint;
+    if (err?.reason !== undefined) rec.reason = err.reason;
+    if (err?.business !== undefined) rec.bizStatus = err.business;
+    if (this.#auth !== undefined) rec.auth = this.#auth;
+    if (upstreamCalled && this.#rpcStart !== undefined) {
+      rec.upstreamStartMs = this.#startMs + (this.#rpcStart - this.#t0);
+      rec.upstreamMs = (this.#rpcEnd ?? performance.now()) - this.#rpcStart;
+    }
+    if (len !== null && /^\d+$/.test(len)) rec.bytesIn = Number(len);
     observer.finished(rec);
   }
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 interface ErrorFields {
   code?: string;
@@ -224,8 +269,51 @@ export function requestScopeMiddleware(edge: EdgeDeps): MiddlewareHandler {
     const scope = new RequestScope(c.req.raw, edge);
     scopes.set(c.req.raw, scope);
     await next();
-    c.res = await scope.finish(c.res);
+    const done = scope.finish(c.res);
+    const res = done instanceof Promise ? await done : done;
+    // Assigning the same response again would make hono copy it into a new one.
+    if (res !== c.res) c.res = res;
   };
+}
+
+/**
+ * What the middleware and a handler after it do through hono, for a request served without it (see
+ * direct-dispatch.ts): open the scope, run the handler, finish with its response. Errors are answered
+ * as hono's compose would: by `onError` (the app's error handler); a response replacing one the handler
+ * gave keeps that response's headers but its content-type, as hono's Context does; a thrown non-Error
+ * is not handled.
+ */
+export async function serveScoped(req: Request, edge: EdgeDeps, handler: (scope: RequestScope) => Promise<Response>, onError: (e: Error) => Response): Promise<Response> {
+  const scope = new RequestScope(req, edge);
+  scopes.set(req, scope);
+  let res: Response;
+  try {
+    res = await handler(scope);
+  } catch (e) {
+    if (!(e instanceof Error)) throw e;
+    res = onError(e);
+  }
+  try {
+    const done = scope.finish(res);
+    return done instanceof Promise ? await done : done;
+  } catch (e) {
+    if (!(e instanceof Error)) throw e;
+    return replacing(res, onError(e));
+  }
+}
+
+/** hono's Context `res` setter when a response replaces an earlier one. */
+function replacing(earlier: Response, res: Response): Response {
+  const out = new Response(res.body, res);
+  for (const [k, v] of earlier.headers.entries()) {
+    if (k === "content-type") continue;
+    if (k === "set-cookie") {
+      const cookies = earlier.headers.getSetCookie();
+      out.headers.delete("set-cookie");
+      for (const cookie of cookies) out.headers.append("set-cookie", cookie);
+    } else out.headers.set(k, v);
+  }
+  return out;
 }
 
 /** The request's scope (a fresh, unobserved one when the middleware is not installed). */

@@ -79,4 +79,64 @@ describe("GatewayMetrics", () => {
     expect(value("sluice_circuit_breaker_state", 'breaker="orders",state="open"')).toBe(0);
     expect(value("sluice_circuit_breaker_state", 'breaker="orders",state="half_open"')).toBe(1);
   });
+
+  test("per-route series: each record lands in its own route, method, status, upstream and code; none is made early", () => {
+    const { m, value } = metrics();
+    const routes = ["shop.v1.Orders/Place", "shop.v1.Orders/Get"];
+    const expectedBytes = [0, 0];
+    for (let i = 0; i < 40; i++) {
+      const r = i % 2;
+      const status = i % 5 === 0 ? 503 : 200;
+      m.requestStarted();
+      m.requestFinished(
+        rec({
+          route: routes[r]!,
+          httpMethod: i % 3 === 0 ? "GET" : "POST",
+          status,
+          code: status === 200 ? "OK" : "UNAVAILABLE",
+          outcome: status === 200 ? "ok" : "system_error",
+          upstream: i % 4 === 0 ? "orders-b" : "orders",
+          bytesOut: i,
+          ...(r === 0 ? { bytesIn: 10 } : {}),
+        }),
+      );
+      expectedBytes[r]! += i;
+    }
+    // Counted by hand from the loop above.
+    let placePost200 = 0;
+    let getGet503 = 0;
+    let placeBUnavailable = 0;
+    for (let i = 0; i < 40; i++) {
+      const status = i % 5 === 0 ? 503 : 200;
+      if (i % 2 === 0 && i % 3 !== 0 && status === 200) placePost200++;
+      if (i % 2 === 1 && i % 3 === 0 && status === 503) getGet503++;
+      if (i % 2 === 0 && i % 4 === 0 && status === 503) placeBUnavailable++;
+    }
+    expect(value("sluice_http_requests_total", 'route="shop.v1.Orders/Place",method="POST",status="200"')).toBe(placePost200);
+    expect(value("sluice_http_requests_total", 'route="shop.v1.Orders/Get",method="GET",status="503"')).toBe(getGet503);
+    expect(value("sluice_http_response_bytes_total", 'route="shop.v1.Orders/Place"')).toBe(expectedBytes[0]);
+    expect(value("sluice_http_response_bytes_total", 'route="shop.v1.Orders/Get"')).toBe(expectedBytes[1]);
+    expect(value("sluice_http_request_bytes_total", 'route="shop.v1.Orders/Place"')).toBe(200);
+    // No request to Get had a Content-Length: its series does not exist (as with labels() on demand).
+    expect(value("sluice_http_request_bytes_total", 'route="shop.v1.Orders/Get"')).toBeUndefined();
+    expect(value("sluice_upstream_calls_total", 'upstream="orders-b",method="shop.v1.Orders/Place",code="UNAVAILABLE"')).toBe(placeBUnavailable);
+    expect(value("sluice_upstream_calls_total", 'upstream="orders-b",method="shop.v1.Orders/Get",code="OK"')).toBeUndefined();
+    expect(value("sluice_http_request_duration_seconds_count", 'route="shop.v1.Orders/Get"')).toBe(20);
+    expect(value("sluice_upstream_call_duration_seconds_count", 'upstream="orders-b",method="shop.v1.Orders/Place"')).toBe(10);
+    expect(value("sluice_http_requests_in_flight", "")).toBe(0);
+  });
+
+  test("attempts are counted per upstream, endpoint and code", () => {
+    const { m, value } = metrics();
+    const outcomes: [string, string, string | undefined][] = [
+      ["orders", "10.0.0.1:1", undefined], ["orders", "10.0.0.2:1", undefined], ["orders", "10.0.0.1:1", "UNAVAILABLE"],
+      ["orders", "10.0.0.1:1", undefined], ["users", "10.0.0.1:1", undefined], ["orders", "10.0.0.2:1", "UNAVAILABLE"],
+    ];
+    for (const [upstream, endpoint, code] of outcomes) m.attempt({ upstream, endpoint, ...(code ? { error: { codeName: code } } : {}) });
+    const count = (u: string, e: string, c: string) => outcomes.filter(([a, b, x]) => a === u && b === e && (x ?? "OK") === c).length;
+    for (const [u, e, c] of [["orders", "10.0.0.1:1", "OK"], ["orders", "10.0.0.1:1", "UNAVAILABLE"], ["orders", "10.0.0.2:1", "OK"], ["orders", "10.0.0.2:1", "UNAVAILABLE"], ["users", "10.0.0.1:1", "OK"]] as const) {
+      expect(value("sluice_upstream_attempts_total", `upstream="${u}",endpoint="${e}",code="${c}"`)).toBe(count(u, e, c));
+    }
+    expect(value("sluice_upstream_attempts_total", 'upstream="users",endpoint="10.0.0.1:1",code="UNAVAILABLE"')).toBeUndefined();
+  });
 });

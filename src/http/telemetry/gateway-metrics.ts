@@ -5,11 +5,13 @@ import {
   CallbackCounter,
   DEFAULT_LATENCY_BUCKETS,
   type Counter,
+  type CounterChild,
   type Gauge,
   type Histogram,
   type MetricsRegistry,
 } from "../../observability/index.ts";
 import type { RequestRecord } from "./request-record.ts";
+import { RouteSeriesCache } from "./route-series.ts";
 
 /** The parts of a pool's stats() the gauges read (structural: any pool shape with these fields). */
 export interface PoolStatsLike {
@@ -76,6 +78,9 @@ export class GatewayMetrics {
   readonly authFailures: Counter<"reason">;
   readonly configReloads: Counter<"result">;
   readonly lastReloadSuccess: Gauge;
+  readonly #routes: RouteSeriesCache;
+  /** upstream -> endpoint -> code -> the attempts series (the child labels() gives, without building its key). */
+  readonly #attempts = new Map<string, Map<string, Map<string, CounterChild>>>();
 
   constructor(registry: MetricsRegistry, sources: MetricsSources) {
     this.registry = registry;
@@ -119,6 +124,7 @@ export class GatewayMetrics {
     this.configReloads = r.counter({ name: "sluice_config_reloads_total", help: "Config reloads by result (success, failure).", labelNames: ["result"] });
     this.lastReloadSuccess = r.gauge({ name: "sluice_config_last_reload_success_timestamp_seconds", help: "When the running config was loaded." });
     this.lastReloadSuccess.set(Date.now() / 1000);
+    this.#routes = new RouteSeriesCache(this);
 
     const poolGauge = (name: string, help: string, value: (p: PoolStatsLike) => number) =>
       r.gauge<"upstream" | "endpoint">({
@@ -214,22 +220,34 @@ export class GatewayMetrics {
 
   requestFinished(rec: RequestRecord): void {
     this.httpInFlight.dec();
-    this.httpRequests.labels({ route: rec.route, method: rec.httpMethod, status: rec.status }).inc();
-    this.httpDuration.labels({ route: rec.route }).observe(rec.durationMs / 1000);
-    if (rec.bytesIn !== undefined) this.httpRequestBytes.labels({ route: rec.route }).inc(rec.bytesIn);
-    this.httpResponseBytes.labels({ route: rec.route }).inc(rec.bytesOut);
+    const route = this.#routes.of(rec.route);
+    route.requests(rec.httpMethod, rec.status).inc();
+    route.duration().observe(rec.durationMs / 1000);
+    if (rec.bytesIn !== undefined) route.requestBytes().inc(rec.bytesIn);
+    route.responseBytes().inc(rec.bytesOut);
     if (rec.clientGone) this.httpClientGone.labels({ route: rec.route }).inc();
     if (rec.auth !== undefined && rec.auth !== "ok" && rec.auth !== "anonymous") this.authFailures.labels({ reason: rec.auth }).inc();
     if (rec.upstreamCalled && rec.upstream !== undefined) {
       const business = rec.outcome === "business_error";
-      this.upstreamCalls.labels({ upstream: rec.upstream, method: rec.route, code: business ? "OK" : rec.code }).inc();
+      route.upstreamCalls(rec.upstream, business ? "OK" : rec.code).inc();
       if (business) this.upstreamBusinessErrors.labels({ upstream: rec.upstream, method: rec.route, biz_status: rec.bizStatus ?? "" }).inc();
-      if (rec.upstreamMs !== undefined) this.upstreamDuration.labels({ upstream: rec.upstream, method: rec.route }).observe(rec.upstreamMs / 1000);
+      if (rec.upstreamMs !== undefined) route.upstreamDuration(rec.upstream).observe(rec.upstreamMs / 1000);
     }
   }
 
   attempt(a: AttemptLike): void {
-    this.upstreamAttempts.labels({ upstream: a.upstream, endpoint: a.endpoint, code: a.error?.codeName ?? "OK" }).inc();
+    const code = a.error?.codeName ?? "OK";
+    let byEndpoint = this.#attempts.get(a.upstream);
+    if (byEndpoint === undefined) this.#attempts.set(a.upstream, (byEndpoint = new Map()));
+    let byCode = byEndpoint.get(a.endpoint);
+    if (byCode === undefined) {
+      // Endpoints come and go with discovery: start over rather than grow without bound.
+      if (byEndpoint.size >= 1024) byEndpoint.clear();
+      byEndpoint.set(a.endpoint, (byCode = new Map()));
+    }
+    let c = byCode.get(code);
+    if (c === undefined) byCode.set(code, (c = this.upstreamAttempts.labels({ upstream: a.upstream, endpoint: a.endpoint, code })));
+    c.inc();
   }
 
   finishedAfterClientLeft(e: { readonly upstream: string; readonly method: string; readonly ok: boolean }): void {

@@ -1,7 +1,7 @@
 // Fans a finished request out to metrics, the access log and the span exporter. Never throws:
 // observability must not fail a request.
 import type { Logger, SpanData } from "../../observability/index.ts";
-import { writeAccessLog } from "./access-log.ts";
+import { createAccessLog } from "./access-log.ts";
 import type { GatewayMetrics } from "./gateway-metrics.ts";
 import type { RequestObserver, RequestRecord } from "./request-record.ts";
 import { requestSpans } from "./request-spans.ts";
@@ -16,6 +16,7 @@ export interface RequestObserverOptions {
 
 export function createRequestObserver(o: RequestObserverOptions): RequestObserver {
   const { metrics, logger, exportSpan } = o;
+  const accessLog = logger === undefined ? undefined : createAccessLog(logger);
   return {
     started() {
       metrics?.requestStarted();
@@ -23,7 +24,7 @@ export function createRequestObserver(o: RequestObserverOptions): RequestObserve
     finished(rec: RequestRecord) {
       try {
         metrics?.requestFinished(rec);
-        if (logger !== undefined) writeAccessLog(logger, rec);
+        accessLog?.(rec);
         if (exportSpan !== undefined) for (const s of requestSpans(rec)) exportSpan(s);
       } catch {
         // Counted nowhere on purpose: a broken sink must not turn into a failed request.
