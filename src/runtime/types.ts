@@ -27,6 +27,11 @@ export interface TcpConnectOptions {
   noDelay?: boolean;
   /** TCP keepalive initial delay; 0 disables. */
   keepAliveMs?: number;
+  /**
+   * Writes made in one event-loop turn leave as one socket write at the end of the turn: many small
+   * frames (a mux connection under load) cost one syscall instead of one each. end() flushes first.
+   */
+  coalesceWrites?: boolean;
 }
 
 export interface TcpHandlers {

@@ -1,19 +1,46 @@
 // TCP through node:net, which Bun, Deno and Node all implement.
+import { Buffer } from "node:buffer";
 import net from "node:net";
+import { setImmediate } from "node:timers";
 import type { TcpConnection, TcpConnectOptions, TcpHandlers, TcpServerHandle } from "../types.ts";
 
-function wrap(sock: net.Socket): { conn: TcpConnection; bind(h: TcpHandlers): void } {
+function wrap(sock: net.Socket, coalesce = false): { conn: TcpConnection; bind(h: TcpHandlers): void } {
   let closed = false;
+  // coalesceWrites: chunks of this turn, written together from setImmediate (after this turn's I/O callbacks).
+  let queued: Uint8Array[] = [];
+  let queuedBytes = 0;
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (queued.length === 0) return;
+    const parts = queued;
+    const n = queuedBytes;
+    queued = [];
+    queuedBytes = 0;
+    if (closed || sock.destroyed) return;
+    sock.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, n));
+  };
   const conn: TcpConnection = {
     get localPort() { return sock.localPort ?? 0; },
     get remoteAddress() { return sock.remoteAddress ?? ""; },
     get remotePort() { return sock.remotePort ?? 0; },
     write: (data) => {
       if (closed || sock.destroyed) return false;
-      return sock.write(data);
+      if (!coalesce) return sock.write(data);
+      queued.push(data);
+      queuedBytes += data.byteLength;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+      // false only when the socket itself will emit 'drain' (a write of ours already returned false).
+      return !sock.writableNeedDrain;
     },
-    get bufferedAmount() { return sock.writableLength; },
-    end: () => { sock.end(); },
+    get bufferedAmount() { return sock.writableLength + queuedBytes; },
+    end: () => {
+      flush();
+      sock.end();
+    },
     destroy: (err) => { sock.destroy(err); },
     pause: () => { sock.pause(); },
     resume: () => { sock.resume(); },
@@ -55,7 +82,7 @@ export function connectTcp(o: TcpConnectOptions, handlers: TcpHandlers): Promise
       if (timer) clearTimeout(timer);
       sock.off("error", fail);
       if (o.keepAliveMs) sock.setKeepAlive(true, o.keepAliveMs);
-      const w = wrap(sock);
+      const w = wrap(sock, o.coalesceWrites === true);
       w.bind(handlers);
       resolve(w.conn);
     });

@@ -112,6 +112,8 @@ export class TTHeaderConnection implements Connection {
           connectTimeoutMs: this.#o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
           keepAliveMs: this.#o.keepAliveMs ?? DEFAULT_KEEPALIVE_MS,
           noDelay: this.#o.noDelay ?? true,
+          // Many calls share a mux connection: one socket write per event-loop turn, not per call.
+          coalesceWrites: this.mode === "mux",
         },
         {
           data: (chunk) => this.#onData(chunk),
