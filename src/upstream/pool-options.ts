@@ -45,8 +45,10 @@ export interface PoolStats {
   readonly connections: { readonly ready: number; readonly connecting: number; readonly draining: number; readonly idle: number };
   readonly inFlight: number;
   readonly queued: number;
+  /** Dials started / failed / succeeded. */
   readonly opened: number;
   readonly connectFailures: number;
+  readonly connected: number;
   /** Max-age rotation: connections past their age still open, a replacement being dialled, retired so far. */
   readonly age: AgeStats;
   readonly details: ReturnType<Connection["stats"]>[];

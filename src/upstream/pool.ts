@@ -29,6 +29,7 @@ export class EndpointPool {
   #waiters: Waiter[] = [];
   #opened = 0;
   #connectFailures = 0;
+  #connected = 0;
   #closed = false;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   /** Connect failures in a row (reset by a successful connect); drives the reconnect back-off. */
@@ -195,6 +196,7 @@ export class EndpointPool {
       queued: this.#waiters.length,
       opened: this.#opened,
       connectFailures: this.#connectFailures,
+      connected: this.#connected,
       age: this.#age.stats(),
       details: this.#conns.map((c) => c.stats()),
     };
@@ -254,6 +256,7 @@ export class EndpointPool {
     conn.ready.then(
       () => {
         connected = true;
+        this.#connected++;
         this.#failStreak = 0;
         this.#age.track(conn);
       },

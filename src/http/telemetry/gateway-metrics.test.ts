@@ -52,13 +52,13 @@ describe("GatewayMetrics", () => {
   });
 
   test("pool gauges and counters come from the groups' stats at scrape time", () => {
-    const pool = (key: string, inFlight: number) => ({ key, connections: { ready: 2, connecting: 1, draining: 0, idle: 1 }, inFlight, queued: 0, opened: 3, connectFailures: 1 });
+    const pool = (key: string, inFlight: number) => ({ key, connections: { ready: 2, connecting: 1, draining: 0, idle: 1 }, inFlight, queued: 0, opened: 3, connectFailures: 1, connected: 1 });
     const groups: GroupStatsLike[] = [{ name: "orders", endpoints: [pool("10.0.0.1:50051", 4)], draining: [pool("10.0.0.9:50051", 1)] }];
     const { value } = metrics(groups);
     expect(value("sluice_upstream_in_flight", 'upstream="orders",endpoint="10.0.0.1:50051"')).toBe(4);
     expect(value("sluice_upstream_in_flight", 'upstream="orders",endpoint="10.0.0.9:50051"')).toBe(1);
     expect(value("sluice_upstream_connections", 'upstream="orders",endpoint="10.0.0.1:50051",state="connecting"')).toBe(1);
-    // 3 dials started, 1 failed, 1 still connecting: 1 opened.
+    // 3 dials started, 1 failed, 1 still connecting: the pool counts 1 that succeeded.
     expect(value("sluice_upstream_connections_opened_total", 'upstream="orders",endpoint="10.0.0.1:50051"')).toBe(1);
     expect(value("sluice_upstream_connect_failures_total", 'upstream="orders",endpoint="10.0.0.1:50051"')).toBe(1);
     groups.length = 0;

@@ -21,6 +21,7 @@ export interface PoolStatsLike {
   readonly queued: number;
   readonly opened: number;
   readonly connectFailures: number;
+  readonly connected: number;
 }
 
 /** The balancer's view of one endpoint: outlier-ejection state (absent when ejection is off). */
@@ -160,7 +161,7 @@ export class GatewayMetrics {
       );
     // The pool counts dials as it starts them; a dial still in progress or one that failed is not an open
     // connection, so both are taken out here (failed dials have their own counter).
-    poolCounter("sluice_upstream_connections_opened_total", "Upstream connections opened (dials that succeeded).", (p) => Math.max(0, p.opened - p.connectFailures - p.connections.connecting));
+    poolCounter("sluice_upstream_connections_opened_total", "Upstream connections opened (dials that succeeded).", (p) => p.connected);
     poolCounter("sluice_upstream_connect_failures_total", "Upstream connection attempts (dials) that failed.", (p) => p.connectFailures);
 
     // Outlier ejection per endpoint, from the balancers of the groups serving or still draining.
